@@ -1,0 +1,113 @@
+"""The one place that decides where agentaudit keeps its data and which configuration it reads.
+
+Paths derive from the data directory (`AGENTAUDIT_DATA_DIR`, default `data/` in the
+repository) and the configuration file (`AGENTAUDIT_CONFIG`, default
+`config/agentaudit.yaml`). Secrets never live in the file: sinks name the environment
+variable that holds theirs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "agentaudit.yaml"
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or has an invalid value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and configuration for one agentaudit environment."""
+
+    data_dir: Path
+    config_path: Path
+    bootstrap_servers: str
+    external_kafka: bool
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        try:
+            text = self.config_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration {self.config_path}: {exc}") from exc
+        try:
+            loaded = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid YAML in {self.config_path}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{self.config_path} must contain a mapping at the top level")
+        return _deep_merge(loaded, self.overrides)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Return one top-level section of the configuration, empty when absent."""
+        value = self.config.get(name) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"section {name!r} in {self.config_path} must be a mapping")
+        return value
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def decisions_dir(self) -> Path:
+        return self.lake_dir / "decisions"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.lake_dir / "quarantine"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def alerts_dir(self) -> Path:
+        return self.data_dir / "alerts"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def topic(self) -> str:
+        return self.section("kafka").get("topic", "agent.decisions")
+
+    @property
+    def consumer_group(self) -> str:
+        return self.section("kafka").get("consumer_group", "agentaudit-ingest")
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment; keyword overrides win over the config file."""
+    data_dir = Path(os.environ.get("AGENTAUDIT_DATA_DIR", REPO_ROOT / "data")).resolve()
+    config_path = Path(os.environ.get("AGENTAUDIT_CONFIG", DEFAULT_CONFIG)).resolve()
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    return Settings(
+        data_dir=data_dir,
+        config_path=config_path,
+        bootstrap_servers=external or DEFAULT_BOOTSTRAP,
+        external_kafka=bool(external),
+        overrides=overrides,
+    )

@@ -1,0 +1,78 @@
+"""Redaction of secret material found in decision events before they reach Parquet.
+
+Each redacted value is replaced by `[REDACTED:<kind>]` and its path recorded, so that the
+`secret_in_event` detection can raise the exposure as a finding without keeping the secret.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Patterns for secrets that agents and gateways leak most often. Access key ids (AKIA,
+# ASIA) are identifiers rather than secrets, and the contract allows them in credential_id,
+# but anywhere else they are redacted because they usually travel with the secret.
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "private_key",
+        re.compile(
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----"
+            r"[\s\S]*?(?:-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----|$)"
+        ),
+    ),
+    (
+        "aws_secret_access_key",
+        re.compile(r"(?i)(?<=aws_secret_access_key)([\"'\s:=]+)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"),
+    ),
+    ("aws_session_token", re.compile(r"\b(?:IQoJ|FwoG|FQoG)[A-Za-z0-9/+=]{100,}")),
+    ("aws_access_key_id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("bearer_token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{20,}=*")),
+    ("github_token", re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}\b")),
+    ("api_secret_key", re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}")),
+    ("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+)
+
+# Fields whose values are identifiers by contract: only true secrets are redacted there.
+_IDENTIFIER_FIELDS = {"credential_id"}
+_IDENTIFIER_EXEMPT_KINDS = {"aws_access_key_id"}
+
+
+def redact_text(text: str, *, exempt: frozenset[str] | set[str] = frozenset()) -> tuple[str, list[str]]:
+    """Return `text` with secrets replaced, and the kinds of secret found in it."""
+    found: list[str] = []
+    for kind, pattern in SECRET_PATTERNS:
+        if kind in exempt:
+            continue
+        if kind == "aws_secret_access_key":
+            text, count = pattern.subn(lambda m: f"{m.group(1)}[REDACTED:{kind}]", text)
+        else:
+            text, count = pattern.subn(f"[REDACTED:{kind}]", text)
+        if count:
+            found.append(kind)
+    return text, found
+
+
+def _redact_value(value: Any, path: str, findings: list[str]) -> Any:
+    if isinstance(value, str):
+        exempt = _IDENTIFIER_EXEMPT_KINDS if path in _IDENTIFIER_FIELDS else frozenset()
+        cleaned, kinds = redact_text(value, exempt=exempt)
+        findings.extend(f"{path}:{kind}" for kind in kinds)
+        return cleaned
+    if isinstance(value, dict):
+        return {key: _redact_value(item, f"{path}.{key}", findings) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(item, f"{path}[{i}]", findings) for i, item in enumerate(value)]
+    return value
+
+
+def redact_record(row: dict[str, Any]) -> list[str] | None:
+    """Redact secrets in every string of `row` in place; return the redacted `path:kind` list.
+
+    Returns None when nothing was redacted, so that clean rows store a null.
+    """
+    findings: list[str] = []
+    for key, value in row.items():
+        if isinstance(value, str | dict | list):
+            row[key] = _redact_value(value, key, findings)
+    return findings or None
