@@ -111,3 +111,16 @@ def load_settings(**overrides: Any) -> Settings:
         external_kafka=bool(external),
         overrides=overrides,
     )
+
+
+def load_yaml_file(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping from `path`, raising ConfigError that names the file."""
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML in {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path} must contain a mapping at the top level")
+    return loaded

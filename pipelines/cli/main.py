@@ -11,7 +11,20 @@ import click
 from pipelines.settings import ConfigError
 
 # Each entry is (module, attribute) of a click command or group added to the top level.
-COMMANDS: tuple[tuple[str, str], ...] = ()
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("pipelines.cli.broker", "broker_group"),
+    ("pipelines.cli.sql", "sql_command"),
+    ("pipelines.cli.investigate", "investigate_group"),
+    ("pipelines.cli.report", "report_command"),
+    ("pipelines.cli.ingest", "ingest"),
+    ("pipelines.cli.ingest", "produce_file"),
+    ("pipelines.cli.ingest", "quarantine"),
+    ("pipelines.cli.ingest", "compact"),
+    ("pipelines.cli.importers", "import_group"),
+    ("pipelines.cli.simulate", "simulate"),
+    ("pipelines.cli.simulate", "evaluate"),
+    ("pipelines.cli.export", "export_command"),
+)
 
 # Exit codes that scripts can rely on.
 EXIT_OK = 0

@@ -1,0 +1,1 @@
+"""One module per output format: its field mapping and its escaping, declared together."""

@@ -1,0 +1,139 @@
+-- Tasks that mix delegated user authority with machine authority, or delegate with no or the wrong user behind it.
+WITH
+task_events AS (
+    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, agent_id, principal_id,
+           principal_type, on_behalf_of, action, system, data_classification, outcome
+    FROM decision_events
+    WHERE task_id IS NOT NULL
+      AND principal_type IS NOT NULL
+      AND event_time <= $as_of
+),
+-- Reads of confidential or restricted data that took place (a denied read exposed nothing).
+selection_sensitive_reads AS (
+    SELECT * FROM task_events
+    WHERE action = 'read'
+      AND data_classification IN ('confidential', 'restricted')
+      AND outcome IS DISTINCT FROM 'denied'
+),
+selection_writes AS (
+    SELECT * FROM task_events
+    WHERE action IN ('write', 'export') AND outcome IS DISTINCT FROM 'denied'
+),
+-- Variant a: the authority switches between the read and a later write or export to
+-- another system, in either direction.
+filter_authority_switch AS (
+    SELECT r.task_id,
+           r.event_id AS read_event_id,
+           w.event_id AS write_event_id,
+           w.event_time AS triggered_at,
+           r.data_classification,
+           CASE WHEN r.principal_type = 'delegated_user'
+                THEN 'delegated_read_machine_write'
+                ELSE 'machine_read_delegated_write' END AS direction,
+           format('{} read of {} data on {} as {} then {} to {} as {}',
+                  r.principal_type, r.data_classification, r.system, r.principal_id,
+                  w.action, w.system, w.principal_id) AS summary
+    FROM selection_sensitive_reads AS r
+    JOIN selection_writes AS w
+      ON w.task_id = r.task_id
+     AND (w.event_time > r.event_time OR (w.event_time = r.event_time AND w.step > r.step))
+     AND w.system <> r.system
+    WHERE (r.principal_type = 'delegated_user' AND is_machine_principal(w.principal_type))
+       OR (is_machine_principal(r.principal_type) AND w.principal_type = 'delegated_user')
+),
+-- Variant b: delegated authority with no user named behind it.
+filter_delegation_without_user AS (
+    SELECT task_id, event_id, event_time AS triggered_at
+    FROM task_events
+    WHERE principal_type = 'delegated_user' AND on_behalf_of IS NULL
+),
+-- Variant c: confused deputy, the delegated user differs from the user who asked for the
+-- task. Schedules, agents, services and the system are not users and are skipped.
+filter_confused_deputy AS (
+    SELECT e.task_id, e.event_id, e.event_time AS triggered_at, e.on_behalf_of,
+           t.initiated_by
+    FROM task_events AS e
+    JOIN tasks AS t USING (task_id)
+    WHERE e.principal_type = 'delegated_user'
+      AND e.on_behalf_of IS NOT NULL
+      AND t.initiated_by IS NOT NULL
+      AND e.on_behalf_of <> t.initiated_by
+      AND NOT EXISTS (
+          SELECT 1 FROM unnest($non_user_initiator_prefixes) AS p(prefix)
+          WHERE starts_with(t.initiated_by, p.prefix)
+      )
+),
+switch_by_task AS (
+    SELECT task_id,
+           min(triggered_at) AS triggered_at,
+           list(DISTINCT read_event_id) || list(DISTINCT write_event_id) AS event_ids,
+           list(DISTINCT direction ORDER BY direction) AS directions,
+           list(DISTINCT summary ORDER BY summary) AS summaries,
+           bool_or(data_classification = 'restricted') AS restricted
+    FROM filter_authority_switch
+    GROUP BY task_id
+),
+missing_user_by_task AS (
+    SELECT task_id, min(triggered_at) AS triggered_at, list(event_id) AS event_ids
+    FROM filter_delegation_without_user
+    GROUP BY task_id
+),
+deputy_by_task AS (
+    SELECT task_id, min(triggered_at) AS triggered_at, list(event_id) AS event_ids,
+           list(DISTINCT on_behalf_of ORDER BY on_behalf_of) AS delegated_users,
+           any_value(initiated_by) AS initiated_by
+    FROM filter_confused_deputy
+    GROUP BY task_id
+),
+alerting AS (
+    SELECT task_id,
+           s.triggered_at AS switch_at, s.event_ids AS switch_ids, s.directions, s.summaries,
+           coalesce(s.restricted, false) AS restricted,
+           m.triggered_at AS missing_at, m.event_ids AS missing_ids,
+           d.triggered_at AS deputy_at, d.event_ids AS deputy_ids,
+           d.delegated_users, d.initiated_by
+    FROM switch_by_task AS s
+    FULL JOIN missing_user_by_task AS m USING (task_id)
+    FULL JOIN deputy_by_task AS d USING (task_id)
+)
+SELECT
+    'task' AS entity_type,
+    a.task_id AS entity_id,
+    t.agent_id,
+    coalesce(t.started_at, t.first_event_time, least(a.switch_at, a.missing_at, a.deputy_at))
+        AS window_start,
+    least(a.switch_at, a.missing_at, a.deputy_at) AS window_end,
+    coalesce(a.switch_ids, []) || coalesce(a.missing_ids, []) || coalesce(a.deputy_ids, [])
+        AS evidence_event_ids,
+    CASE WHEN a.restricted OR a.missing_at IS NOT NULL OR a.deputy_at IS NOT NULL
+         THEN 'high' ELSE 'medium' END AS severity,
+    format('Task {} (agent {}, initiated by {}): ', a.task_id, coalesce(t.agent_id, 'unknown'),
+           coalesce(t.initiated_by, 'unknown'))
+    || concat_ws('; ',
+        CASE WHEN a.switch_at IS NULL THEN NULL
+             ELSE array_to_string(a.summaries[1:3], '; ')
+                  || CASE WHEN len(a.summaries) > 3
+                          THEN format(' (+{} more)', len(a.summaries) - 3) ELSE '' END END,
+        CASE WHEN a.missing_at IS NULL THEN NULL
+             ELSE format('{} delegated event(s) name no on_behalf_of user',
+                         len(a.missing_ids)) END,
+        CASE WHEN a.deputy_at IS NULL THEN NULL
+             ELSE format('delegated as {} although {} asked for the task',
+                         array_to_string(a.delegated_users, ', '), a.initiated_by) END
+    ) AS explanation,
+    json_object(
+        'variants', list_filter(
+            [CASE WHEN a.switch_at IS NOT NULL THEN 'authority_switch' END,
+             CASE WHEN a.missing_at IS NOT NULL THEN 'delegation_without_user' END,
+             CASE WHEN a.deputy_at IS NOT NULL THEN 'confused_deputy' END],
+            lambda v: v IS NOT NULL),
+        'directions', coalesce(a.directions, []),
+        'switches', coalesce(a.summaries, []),
+        'restricted_data', a.restricted,
+        'events_without_user', len(coalesce(a.missing_ids, [])),
+        'delegated_users', coalesce(a.delegated_users, []),
+        'initiated_by', t.initiated_by,
+        'task_status', t.status
+    ) AS details
+FROM alerting AS a
+LEFT JOIN tasks AS t USING (task_id)

@@ -1,0 +1,179 @@
+-- Credentials used or still valid after their task ended, used after expiry or revocation, reused across tasks, or standing in an agent's hands.
+WITH
+bounds AS (SELECT $as_of::TIMESTAMPTZ AS as_of),
+-- Revocations and task ends after as_of had not happened yet at as_of.
+credential_state AS (
+    SELECT c.credential_id, c.agent_id, c.principal_id, c.principal_type, c.issued_task_id,
+           c.issued_at, c.expires_at, c.is_standing, c.issue_event_id, c.first_used_at,
+           c.last_used_at, c.task_count,
+           CASE WHEN c.revoked_at <= b.as_of THEN c.revoked_at END AS revoked_at,
+           t.ended_at, t.status AS task_status
+    FROM credentials AS c
+    CROSS JOIN bounds AS b
+    LEFT JOIN tasks AS t
+      ON t.task_id = c.issued_task_id
+     AND t.status IN ('completed', 'failed')
+     AND t.ended_at <= b.as_of
+    WHERE coalesce(c.issued_at, c.first_used_at) <= b.as_of
+),
+-- Only credentials whose summary row can meet a variant have their uses read back.
+selection_candidates AS (
+    SELECT s.*
+    FROM credential_state AS s
+    WHERE s.ended_at IS NOT NULL
+       OR s.last_used_at > s.expires_at
+       OR s.last_used_at > s.revoked_at
+       OR (s.issued_task_id IS NOT NULL AND s.task_count >= 1)
+       OR (s.is_standing AND s.principal_type IN ('agent', 'workload'))
+),
+uses AS (
+    SELECT e.credential_id, e.event_id, e.event_time, e.task_id
+    FROM decision_events AS e
+    CROSS JOIN bounds AS b
+    WHERE e.event_type IN ('credential_used', 'tool_invoked')
+      AND e.credential_id IS NOT NULL
+      AND e.event_time <= b.as_of
+      AND e.credential_id IN (SELECT credential_id FROM selection_candidates)
+),
+-- Variant a: used after its task ended, beyond the grace for clock skew between emitters.
+filter_used_after_task AS (
+    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids
+    FROM selection_candidates AS c
+    JOIN uses AS u USING (credential_id)
+    WHERE c.ended_at IS NOT NULL
+      AND u.event_time > c.ended_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
+    GROUP BY c.credential_id
+),
+-- Variant b: still valid max_linger_minutes after the task ended.
+filter_lingering AS (
+    SELECT c.credential_id,
+           c.ended_at + to_minutes(CAST($max_linger_minutes AS INTEGER)) AS triggered_at
+    FROM selection_candidates AS c, bounds AS b
+    WHERE c.ended_at IS NOT NULL
+      AND c.ended_at + to_minutes(CAST($max_linger_minutes AS INTEGER)) <= b.as_of
+      AND (c.expires_at IS NULL
+           OR c.expires_at > c.ended_at + to_minutes(CAST($max_linger_minutes AS INTEGER)))
+      AND (c.revoked_at IS NULL
+           OR c.revoked_at > c.ended_at + to_minutes(CAST($max_linger_minutes AS INTEGER)))
+),
+-- Variant c: used after expiry or after revocation, task-scoped or not.
+filter_used_when_invalid AS (
+    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids,
+           bool_or(u.event_time > c.expires_at + to_seconds(CAST($use_grace_seconds AS BIGINT)))
+               AS after_expiry,
+           bool_or(u.event_time > c.revoked_at + to_seconds(CAST($use_grace_seconds AS BIGINT)))
+               AS after_revocation
+    FROM selection_candidates AS c
+    JOIN uses AS u USING (credential_id)
+    WHERE u.event_time > c.expires_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
+       OR u.event_time > c.revoked_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
+    GROUP BY c.credential_id
+),
+-- Variant d: issued for one task and used in another one.
+filter_reused_across_tasks AS (
+    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids,
+           list(DISTINCT u.task_id ORDER BY u.task_id) AS other_task_ids
+    FROM selection_candidates AS c
+    JOIN uses AS u USING (credential_id)
+    WHERE c.issued_task_id IS NOT NULL
+      AND u.task_id IS NOT NULL
+      AND u.task_id <> c.issued_task_id
+    GROUP BY c.credential_id
+),
+-- Variant e: a standing credential (no expiry) used by an agent or workload identity.
+filter_standing_agent_credential AS (
+    SELECT c.credential_id, min(u.event_time) AS triggered_at,
+           arg_min(u.event_id, u.event_time) AS first_use_event_id
+    FROM selection_candidates AS c
+    JOIN uses AS u USING (credential_id)
+    WHERE c.is_standing AND c.principal_type IN ('agent', 'workload')
+    GROUP BY c.credential_id
+),
+alerting AS (
+    SELECT c.*,
+           a.triggered_at AS after_task_at, a.event_ids AS after_task_ids,
+           l.triggered_at AS linger_at,
+           i.triggered_at AS invalid_at, i.event_ids AS invalid_ids,
+           i.after_expiry, i.after_revocation,
+           r.triggered_at AS reuse_at, r.event_ids AS reuse_ids, r.other_task_ids,
+           s.triggered_at AS standing_at, s.first_use_event_id
+    FROM selection_candidates AS c
+    LEFT JOIN filter_used_after_task AS a USING (credential_id)
+    LEFT JOIN filter_lingering AS l USING (credential_id)
+    LEFT JOIN filter_used_when_invalid AS i USING (credential_id)
+    LEFT JOIN filter_reused_across_tasks AS r USING (credential_id)
+    LEFT JOIN filter_standing_agent_credential AS s USING (credential_id)
+    WHERE coalesce(a.triggered_at, l.triggered_at, i.triggered_at, r.triggered_at,
+                   s.triggered_at) IS NOT NULL
+),
+task_end_events AS (
+    SELECT e.task_id, arg_min(e.event_id, e.event_time) AS event_id
+    FROM decision_events AS e, bounds AS b
+    WHERE e.event_type IN ('task_completed', 'task_failed')
+      AND e.event_time <= b.as_of
+      AND e.task_id IN (SELECT issued_task_id FROM alerting WHERE linger_at IS NOT NULL)
+    GROUP BY e.task_id
+)
+SELECT
+    'credential' AS entity_type,
+    a.credential_id AS entity_id,
+    a.agent_id,
+    coalesce(a.issued_at, a.first_used_at) AS window_start,
+    least(a.after_task_at, a.linger_at, a.invalid_at, a.reuse_at, a.standing_at) AS window_end,
+    list_filter(
+        [a.issue_event_id, CASE WHEN a.linger_at IS NOT NULL THEN te.event_id END,
+         a.first_use_event_id],
+        lambda v: v IS NOT NULL)
+        || coalesce(a.after_task_ids, []) || coalesce(a.invalid_ids, [])
+        || coalesce(a.reuse_ids, []) AS evidence_event_ids,
+    CASE WHEN coalesce(a.after_task_at, a.invalid_at, a.reuse_at) IS NOT NULL
+         THEN 'high' ELSE 'medium' END AS severity,
+    format('Credential {} (principal {}, agent {}): ', a.credential_id,
+           coalesce(a.principal_id, 'unknown'), coalesce(a.agent_id, 'unknown'))
+    || concat_ws('; ',
+        CASE WHEN a.after_task_at IS NULL THEN NULL
+             ELSE format('used {} time(s) after task {} {} at {}', len(a.after_task_ids),
+                         a.issued_task_id, a.task_status, iso_utc(a.ended_at)) END,
+        CASE WHEN a.linger_at IS NULL THEN NULL
+             ELSE format('still valid {}+ minutes after task {} ended at {} (expires {}, revoked {})',
+                         $max_linger_minutes, a.issued_task_id, iso_utc(a.ended_at),
+                         coalesce(iso_utc(a.expires_at), 'never'),
+                         coalesce(iso_utc(a.revoked_at), 'no')) END,
+        CASE WHEN a.invalid_at IS NULL THEN NULL
+             ELSE format('used {} time(s) after {}', len(a.invalid_ids),
+                         CASE WHEN a.after_revocation AND a.after_expiry
+                              THEN 'expiry and revocation'
+                              WHEN a.after_revocation
+                              THEN 'revocation at ' || iso_utc(a.revoked_at)
+                              ELSE 'expiry at ' || iso_utc(a.expires_at) END) END,
+        CASE WHEN a.reuse_at IS NULL THEN NULL
+             ELSE format('issued for task {} but used in {}', a.issued_task_id,
+                         array_to_string(a.other_task_ids, ', ')) END,
+        CASE WHEN a.standing_at IS NULL THEN NULL
+             ELSE format('standing credential with no expiry used by {} identity',
+                         a.principal_type) END
+    ) || '; revoke it and check the uses listed' AS explanation,
+    json_object(
+        'variants', list_filter(
+            [CASE WHEN a.after_task_at IS NOT NULL THEN 'used_after_task' END,
+             CASE WHEN a.linger_at IS NOT NULL THEN 'valid_after_task' END,
+             CASE WHEN a.invalid_at IS NOT NULL THEN 'used_when_invalid' END,
+             CASE WHEN a.reuse_at IS NOT NULL THEN 'reused_across_tasks' END,
+             CASE WHEN a.standing_at IS NOT NULL THEN 'standing_agent_credential' END],
+            lambda v: v IS NOT NULL),
+        'principal_id', a.principal_id,
+        'principal_type', a.principal_type,
+        'issued_task_id', a.issued_task_id,
+        'task_status', a.task_status,
+        'task_ended_at', iso_utc(a.ended_at),
+        'issued_at', iso_utc(a.issued_at),
+        'expires_at', iso_utc(a.expires_at),
+        'revoked_at', iso_utc(a.revoked_at),
+        'uses_after_task', len(coalesce(a.after_task_ids, [])),
+        'uses_when_invalid', len(coalesce(a.invalid_ids, [])),
+        'other_task_ids', coalesce(a.other_task_ids, []),
+        'max_linger_minutes', $max_linger_minutes,
+        'use_grace_seconds', $use_grace_seconds
+    ) AS details
+FROM alerting AS a
+LEFT JOIN task_end_events AS te ON te.task_id = a.issued_task_id

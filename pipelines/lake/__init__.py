@@ -1,0 +1,1 @@
+"""The Parquet lake: file layout, durable writes and compaction."""

@@ -1,0 +1,80 @@
+"""Connections to the DuckDB warehouse: one writer at a time, readers read-only.
+
+DuckDB lets one process open a file for writing. Writers (Dagster assets, CLI commands that
+change tables) take an exclusive `flock` on `<warehouse>.writer.lock` first and wait for
+it, so a scheduled run and a manual command queue instead of failing with "Could not set
+lock on file". Readers (`agentaudit sql`, investigations) open the file read-only and never
+take the writer's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
+
+
+class WarehouseBusy(RuntimeError):
+    """Another writer held the warehouse for longer than the wait allowed."""
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path, *, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the exclusive writer lock of the warehouse at `path`, waiting up to `timeout` s."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".writer.lock")
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"another writer held {path} for over {timeout:.0f} s; "
+                        "wait for the running job to finish and retry"
+                    ) from None
+                if not waited:
+                    log.info("waiting for the writer lock on %s", path)
+                    waited = True
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def connect_writer(path: Path, *, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS):
+    """Open the warehouse for writing under the writer lock; closes the connection after."""
+    with writer_lock(path, timeout=timeout):
+        con = duckdb.connect(str(path))
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-only; raises FileNotFoundError before the first load."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {path}: run `agentaudit demo` or the Dagster job to build it"
+        )
+    return duckdb.connect(str(path), read_only=True)
