@@ -336,6 +336,8 @@ def lint_rules(rules_dir: Path | None = None) -> list[RuleError]:
     base = Path(rules_dir) if rules_dir is not None else RULES_DIR
     errors = []
     for path in sorted(base.glob("*/")):
+        if path.name.startswith((".", "_")):
+            continue
         if not (path / "rule.yaml").exists():
             errors.append(RuleError(path / "rule.yaml", "rule.yaml", "is missing"))
             continue

@@ -133,7 +133,8 @@ def _run_rule(
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _rule_output AS {rule.sql}", parameters)
     except duckdb.Error as exc:
-        raise RuleRunError(f"rule {rule.id} ({rule.path.parent / 'rule.sql'}) failed: {exc}") from exc
+        sql_path = rule.path.parent / "rule.sql"
+        raise RuleRunError(f"rule {rule.id} ({sql_path}) failed: {exc}") from exc
     columns = tuple(row[0] for row in con.execute("DESCRIBE _rule_output").fetchall())
     if columns != OUTPUT_COLUMNS:
         raise RuleRunError(

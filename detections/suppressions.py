@@ -63,6 +63,10 @@ def parse_expiry(value: Any, where: str) -> datetime:
     raise SuppressionError(f"{where}.expires must be a date such as 2027-01-31, got {value!r}")
 
 
+def _optional_text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
 def parse_suppressions(entries: list[dict[str, Any]], known_rules: set[str]) -> list[Suppression]:
     """Validate the configured list, raising SuppressionError that names the entry and field."""
     if not isinstance(entries, list):
@@ -84,7 +88,8 @@ def parse_suppressions(entries: list[dict[str, Any]], known_rules: set[str]) -> 
         rule_id = str(entry["rule_id"])
         if rule_id not in known_rules:
             raise SuppressionError(
-                f"{where}.rule_id {rule_id!r} names no rule; known: {', '.join(sorted(known_rules))}"
+                f"{where}.rule_id {rule_id!r} names no rule; "
+                f"known: {', '.join(sorted(known_rules))}"
             )
         matchers = {name: entry.get(name) for name in MATCH_FIELDS}
         if all(value in (None, "") for value in matchers.values()):
@@ -102,8 +107,8 @@ def parse_suppressions(entries: list[dict[str, Any]], known_rules: set[str]) -> 
                 owner=str(entry["owner"]),
                 reason=str(entry["reason"]),
                 expires=parse_expiry(entry["expires"], where),
-                entity_id=None if matchers["entity_id"] in (None, "") else str(matchers["entity_id"]),
-                agent_id=None if matchers["agent_id"] in (None, "") else str(matchers["agent_id"]),
+                entity_id=_optional_text(matchers["entity_id"]),
+                agent_id=_optional_text(matchers["agent_id"]),
             )
         )
     return parsed

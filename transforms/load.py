@@ -2,9 +2,9 @@
 
 Each call reads only the lake files that are new or changed since the last load (by path,
 size and modification time, kept in `loaded_files`). Within those files the first copy of
-each `event_id` wins; ids already stored are skipped; a skipped copy whose content differs
-from the stored copy is recorded in `event_conflicts`. One call is one transaction and one
-row of `load_runs`, so a failed load leaves the warehouse as it was.
+each `event_id` wins, and ids already stored are skipped. A skipped copy whose content
+differs from the stored copy is recorded in `event_conflicts`. One call is one transaction
+and one row of `load_runs`, so a failed load leaves the warehouse as it was.
 
 Older files that lack a column load beside newer ones: the column is null for their rows.
 Columns that a newer writer added outside the contract are merged into `attributes`, so
@@ -31,12 +31,10 @@ logger = logging.getLogger(__name__)
 # Partition values are read as text and cast explicitly, so a partition value that looks
 # like a number or a date never changes the column type from one load to the next.
 READ_OPTIONS = (
-    "hive_partitioning = true, union_by_name = true, hive_types_autocast = false, "
-    "filename = true"
+    "hive_partitioning = true, union_by_name = true, hive_types_autocast = false, filename = true"
 )
-LOAD_COLUMNS = ("event_date", "lake_file", "load_id")
-# The columns whose values make up an event's content; lineage (where and when a copy was
-# read) is left out, so a replayed copy of the same event counts as identical.
+# The columns that make up an event's content. Lineage (where and when a copy was read) is
+# left out, so a replayed copy of the same event counts as identical.
 CONTENT_COLUMNS = tuple(field.name for field in FIELDS) + ("redacted_fields",)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,8 +45,8 @@ class LoadResult:
     """Counts of one `load_lake` call.
 
     `duplicates_skipped` counts copies not inserted because their event id was already
-    stored or appeared earlier in the same load; `conflicts` counts the subset of those whose
-    content differed. `load_id` is None when there was nothing new to load.
+    stored or appeared earlier in the same load. `conflicts` counts the subset of those
+    whose content differed. `load_id` is None when there was nothing new to load.
     """
 
     files_loaded: int
@@ -124,7 +122,9 @@ def new_or_changed_files(
     """Return the files that `loaded_files` does not list with the same size and mtime."""
     known = {
         path: (size, mtime)
-        for path, size, mtime in con.execute("SELECT path, size, mtime FROM loaded_files").fetchall()
+        for path, size, mtime in con.execute(
+            "SELECT path, size, mtime FROM loaded_files"
+        ).fetchall()
     }
     return [f for f in lake_files if known.get(f.path) != (f.size, f.mtime)]
 
@@ -184,19 +184,33 @@ def _record_files(
 
 
 def _insert_rows(
-    con: duckdb.DuckDBPyConnection, paths: list[str], projection: str
+    con: duckdb.DuckDBPyConnection, paths: list[str], batch_columns: dict[str, str], load_id: int
 ) -> int:
-    sql = read_sql("insert_decision_events").format(
-        projection=projection, read_options=READ_OPTIONS
+    """Insert the first copy of each new event id and return the number of rows inserted.
+
+    Repeats within the batch are found on a narrow scan (event_id and position only), so
+    the wide insert does not have to sort whole rows.
+    """
+    copy_order = "filename, file_row_number"
+    if "ingested_at" in batch_columns:
+        copy_order = "ingested_at NULLS LAST, " + copy_order
+    con.execute(
+        read_sql("find_batch_duplicates").format(read_options=READ_OPTIONS, copy_order=copy_order),
+        {"files": paths},
     )
-    return con.execute(sql, {"files": paths}).fetchone()[0]
+    sql = read_sql("insert_decision_events").format(
+        projection=build_projection(batch_columns, load_id), read_options=READ_OPTIONS
+    )
+    inserted = con.execute(sql, {"files": paths}).fetchone()[0]
+    con.execute("DROP TABLE batch_duplicates")
+    return inserted
 
 
 def _insert_conflicts(
-    con: duckdb.DuckDBPyConnection, paths: list[str], projection: str, load_id: int
+    con: duckdb.DuckDBPyConnection, paths: list[str], batch_columns: dict[str, str], load_id: int
 ) -> int:
     sql = read_sql("insert_event_conflicts").format(
-        projection=projection,
+        projection=build_projection(batch_columns, load_id),
         read_options=READ_OPTIONS,
         content_columns=", ".join(CONTENT_COLUMNS),
     )
@@ -225,11 +239,13 @@ def load_lake(con: duckdb.DuckDBPyConnection, decisions_dir: Path) -> LoadResult
     con.begin()
     try:
         load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_runs").fetchone()[0]
-        projection = build_projection(_batch_columns(con, paths), load_id)
+        batch_columns = _batch_columns(con, paths)
         file_rows = _file_rows(con, paths)
         rows_read = sum(file_rows.values())
-        inserted = _insert_rows(con, paths, projection)
-        conflicts = _insert_conflicts(con, paths, projection, load_id) if inserted < rows_read else 0
+        inserted = _insert_rows(con, paths, batch_columns, load_id)
+        conflicts = 0
+        if inserted < rows_read:
+            conflicts = _insert_conflicts(con, paths, batch_columns, load_id)
         _record_files(con, files, file_rows, load_id)
         con.execute(
             "INSERT INTO load_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

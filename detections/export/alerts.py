@@ -28,7 +28,7 @@ ALERT_COLUMNS = (
     "last_detected_at",
 )
 
-# Columns the exporter uses when the alerts table has them; they are not part of the
+# Columns the exporter uses when the alerts table has them. They are not part of the
 # documented contract, so their absence is not an error.
 OPTIONAL_COLUMNS = ("mitre_technique", "mitre_technique_name")
 

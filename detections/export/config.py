@@ -1,7 +1,7 @@
 """Sink configuration: the `sinks:` section of the configuration file, validated up front.
 
 Each entry maps a sink name to its settings. Secrets never appear here: a sink names the
-environment variable that holds its token or signing secret.
+environment variable that contains its token or signing secret.
 """
 
 from __future__ import annotations
@@ -13,8 +13,30 @@ from typing import Any
 
 from detections.export.errors import ExportConfigError
 
-SINK_TYPES = ("ocsf_file", "ecs_bulk_file", "splunk_hec", "syslog", "webhook")
 FILE_SINK_TYPES = ("ocsf_file", "ecs_bulk_file")
+COMMON_KEYS = frozenset({"type", "enabled", "timeout_seconds", "batch_size", "retry"})
+TLS_KEYS = frozenset({"verify_tls", "ca_file"})
+
+# Per sink type: (required keys, optional keys).
+SINK_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "ocsf_file": (frozenset({"path"}), frozenset()),
+    "ecs_bulk_file": (frozenset({"path"}), frozenset({"index"})),
+    "splunk_hec": (
+        frozenset({"url", "token_env"}),
+        frozenset({"index", "source", "sourcetype", "host", "ack", "ack_timeout_seconds",
+                   "ack_poll_seconds", "channel"}) | TLS_KEYS,
+    ),
+    "syslog": (
+        frozenset({"host", "port"}),
+        frozenset({"protocol", "format", "facility", "hostname", "app_name", "sd_id",
+                   "leef_delimiter"}),
+    ),
+    "webhook": (
+        frozenset({"url"}),
+        frozenset({"hmac_secret_env", "signature_header", "headers"}) | TLS_KEYS,
+    ),
+}  # fmt: skip
+SINK_TYPES = tuple(SINK_KEYS)
 
 
 @dataclass(frozen=True)
@@ -76,7 +98,22 @@ def _parse_sink(name: str, entry: Any) -> SinkConfig:
         raise ExportConfigError(
             f"sink {name!r}: invalid type {sink_type!r}; expected one of {', '.join(SINK_TYPES)}"
         )
-    default_enabled = sink_type in FILE_SINK_TYPES
+
+    required, optional = SINK_KEYS[sink_type]
+    unknown = sorted(set(entry) - required - optional - COMMON_KEYS)
+    if unknown:
+        raise ExportConfigError(
+            f"sink {name!r}: unknown key(s) {', '.join(unknown)} for type {sink_type}; "
+            f"allowed: {', '.join(sorted(required | optional | COMMON_KEYS))}"
+        )
+    missing = sorted(key for key in required if entry.get(key) in (None, ""))
+    if missing:
+        raise ExportConfigError(f"sink {name!r}: missing required key(s) {', '.join(missing)}")
+
+    enabled = entry.get("enabled", sink_type in FILE_SINK_TYPES)
+    if not isinstance(enabled, bool):
+        raise ExportConfigError(f"sink {name!r}: enabled must be true or false, got {enabled!r}")
+
     retry_entry = entry.get("retry") or {}
     if not isinstance(retry_entry, Mapping):
         raise ExportConfigError(f"sink {name!r}: 'retry' must be a mapping")
@@ -89,11 +126,12 @@ def _parse_sink(name: str, entry: Any) -> SinkConfig:
             name, "retry.max_backoff_seconds", retry_entry.get("max_backoff_seconds", 30.0)
         ),
     )
+
     default_batch = {"splunk_hec": 100, "ocsf_file": 500, "ecs_bulk_file": 500}.get(sink_type, 1)
     return SinkConfig(
         name=name,
         type=sink_type,
-        enabled=bool(entry.get("enabled", default_enabled)),
+        enabled=enabled,
         options=dict(entry),
         retry=retry,
         timeout_seconds=_positive(name, "timeout_seconds", entry.get("timeout_seconds", 10.0)),

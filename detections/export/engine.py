@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Pacing:
-    """Sleep and randomness for backoff; tests pass their own to run fast."""
+    """Sleep and randomness for backoff, replaceable so that tests run without waiting."""
 
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)

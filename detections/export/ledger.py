@@ -47,7 +47,7 @@ class LedgerRow:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One alert due at one sink, and whether the sink already holds an older version."""
+    """One alert due at one sink, and whether the sink already has an older version."""
 
     alert: Alert
     is_update: bool
@@ -56,7 +56,7 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one sink needs this run, and what it skips."""
+    """The deliveries one sink needs this run, and the counts of alerts it skips."""
 
     due: list[Delivery]
     unchanged: int
@@ -91,7 +91,7 @@ def plan_deliveries(alerts: Sequence[Alert], ledger: dict[str, LedgerRow]) -> Pl
 
     New alerts and pending ones are due. A sent or failed alert is due again only when its
     content_hash changed. A failed alert with the same content stays failed, because the
-    receiver rejected exactly this content; an operator requeues it by setting its status
+    receiver rejected exactly this content. An operator requeues it by setting its status
     to 'pending'.
     """
     due: list[Delivery] = []

@@ -16,7 +16,7 @@ class PreviewRecord:
 
 @dataclass
 class SinkResult:
-    """What one sink did in one run.
+    """Counts of one sink in one run.
 
     `sent` and `updated` count alerts delivered for the first time and changed alerts
     delivered again. `retried` counts alerts that needed more than one attempt. `failed`

@@ -39,7 +39,7 @@ Renderer = Callable[[Alert, bool], bytes]
 
 @dataclass(frozen=True)
 class SinkType:
-    """How one kind of sink renders alerts and opens its transport."""
+    """The renderer factory and transport opener of one kind of sink."""
 
     build_renderer: Callable[[SinkConfig], Renderer]
     open_transport: Callable[[SinkConfig, Mapping[str, str]], Transport]

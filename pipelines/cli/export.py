@@ -74,7 +74,9 @@ def _print(result: ExportResult) -> None:
         {"sink": sink.name, "type": sink.type, **{name: getattr(sink, name) for name in COUNTERS}}
         for sink in result.sinks
     ]
-    title = f"{result.alerts_considered} exportable alerts" + (" (dry run)" if result.dry_run else "")
+    title = f"{result.alerts_considered} exportable alerts"
+    if result.dry_run:
+        title += " (dry run)"
     if rows:
         console().print(dicts_table(rows, title))
     else:

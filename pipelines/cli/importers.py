@@ -1,4 +1,4 @@
-"""`agentaudit import cloudtrail|otel FILE...`: map real-world logs to decision events and produce them."""
+"""`agentaudit import cloudtrail|otel FILE...`: map real logs to decision events, produce them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ import click
 from kafka.errors import KafkaError
 
 from pipelines.kafka.broker import BrokerError
-from pipelines.kafka.producer import ProduceError, encode_event, ensure_topic, produce_events, produce_raw
+from pipelines.kafka.producer import (
+    ProduceError,
+    encode_event,
+    ensure_topic,
+    produce_events,
+    produce_raw,
+)
 from pipelines.settings import load_settings
 from pipelines.sources.cloudtrail import ImportStats, cloudtrail_events, read_cloudtrail
 from pipelines.sources.common import Rejected
@@ -21,7 +27,9 @@ from pipelines.sources.otel import OtelStats, otel_events, read_otlp
 FILES = click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-TOPIC = click.option("--topic", default=None, help="Topic to write; default: kafka.topic in the config.")
+TOPIC = click.option(
+    "--topic", default=None, help="Topic to write; default: kafka.topic in the config."
+)
 DRY_RUN = click.option(
     "--dry-run", is_flag=True, help="Print the mapped events as NDJSON instead of producing them."
 )
@@ -94,7 +102,9 @@ def _run_import(
     if dry_run:
         click.echo(line + " (dry run, nothing produced)", err=True)
     else:
-        click.echo(f"{line}; produced {produced} events and {quarantined} quarantine records to {target}")
+        click.echo(
+            f"{line}; produced {produced} events and {quarantined} quarantine records to {target}"
+        )
     for reason, count in sorted(stats.reasons.items()):
         click.echo(f"  rejected {count}: {reason}", err=dry_run)
 
@@ -104,15 +114,23 @@ def _run_import(
 @TOPIC
 @DRY_RUN
 @AS_JSON
-def import_cloudtrail(files: tuple[Path, ...], topic: str | None, dry_run: bool, as_json: bool) -> None:
+def import_cloudtrail(
+    files: tuple[Path, ...], topic: str | None, dry_run: bool, as_json: bool
+) -> None:
     """Import CloudTrail FILES: JSON arrays, {"Records": [...]} objects or NDJSON, maybe gzipped.
 
     All files are mapped together, so a role session spread over several files is one task.
     Records that cannot be mapped go to quarantine with the reason.
     """
     _run_import(
-        "cloudtrail", files, read_cloudtrail(files), cloudtrail_events, ImportStats(),
-        topic=topic, dry_run=dry_run, as_json=as_json,
+        "cloudtrail",
+        files,
+        read_cloudtrail(files),
+        cloudtrail_events,
+        ImportStats(),
+        topic=topic,
+        dry_run=dry_run,
+        as_json=as_json,
     )
 
 
@@ -127,6 +145,12 @@ def import_otel(files: tuple[Path, ...], topic: str | None, dry_run: bool, as_js
     Each trace becomes one task. Spans that cannot be mapped go to quarantine with the reason.
     """
     _run_import(
-        "otel", files, read_otlp(files), otel_events, OtelStats(),
-        topic=topic, dry_run=dry_run, as_json=as_json,
+        "otel",
+        files,
+        read_otlp(files),
+        otel_events,
+        OtelStats(),
+        topic=topic,
+        dry_run=dry_run,
+        as_json=as_json,
     )

@@ -13,6 +13,8 @@ from pipelines.settings import ConfigError
 # Each entry is (module, attribute) of a click command or group added to the top level.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("pipelines.cli.broker", "broker_group"),
+    ("pipelines.cli.demo", "demo"),
+    ("pipelines.cli.run", "run_command"),
     ("pipelines.cli.sql", "sql_command"),
     ("pipelines.cli.investigate", "investigate_group"),
     ("pipelines.cli.report", "report_command"),
@@ -24,6 +26,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("pipelines.cli.simulate", "simulate"),
     ("pipelines.cli.simulate", "evaluate"),
     ("pipelines.cli.export", "export_command"),
+    ("pipelines.cli.rules", "rules_group"),
 )
 
 # Exit codes that scripts can rely on.

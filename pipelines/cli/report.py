@@ -20,7 +20,7 @@ from pipelines.settings import load_settings
 @click.command(name="report")
 @click.option(
     "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-    help="UTC day of event time to report on, YYYY-MM-DD. Default: the day of the latest event.",
+    help="UTC day whose newly detected alerts to report, YYYY-MM-DD. Default: today.",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -56,7 +56,7 @@ def report_command(day, out: Path | None, as_json: bool, wait: float) -> None:
             "as_of": report["as_of"],
             "totals": report["totals"],
             "quarantined_on_day": report["quarantine"]["on_day"],
-            "events_on_day": report["quality"]["events"],
+            "events_ingested_on_day": report["quality"]["events_ingested"],
         })
     else:
         click.echo(path)

@@ -98,6 +98,8 @@ def _meta_command(session: Session, line: str, output_format: str) -> bool:
 def _print_result(result: tuple[list[str], list[tuple]] | None, output_format: str) -> None:
     if result is not None:
         write_rows(*result, output_format)
+    # A shell on a pipe must show each result before it waits for the next line.
+    sys.stdout.flush()
 
 
 def run_statements(

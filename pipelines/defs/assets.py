@@ -6,11 +6,9 @@ Every asset that writes DuckDB runs in the `warehouse_writer` pool, whose limit 
 instance sets to 1, and takes the warehouse writer lock as well.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
-from detections.export import run_export
+from detections.export.run import run_export
 from detections.runner import run_detections
 from pipelines.defs.metadata import (
     alerts_metadata,

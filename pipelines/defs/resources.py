@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -12,23 +14,30 @@ from pipelines.warehouse import connect_writer
 
 
 class AgentauditResource(dg.ConfigurableResource):
-    """Settings of one agentaudit environment; empty fields fall back to the environment."""
+    """Settings of one agentaudit environment; empty fields fall back to the environment.
+
+    `data_dir` and `config_path` replace AGENTAUDIT_DATA_DIR and AGENTAUDIT_CONFIG;
+    `topic` and `consumer_group` replace the kafka section of the configuration file.
+    """
 
     data_dir: str = ""
     config_path: str = ""
+    topic: str = ""
+    consumer_group: str = ""
 
     def settings(self) -> Settings:
-        settings = load_settings()
-        if self.data_dir or self.config_path:
-            settings = Settings(
-                data_dir=Path(self.data_dir).resolve() if self.data_dir else settings.data_dir,
-                config_path=(
-                    Path(self.config_path).resolve() if self.config_path else settings.config_path
-                ),
-                bootstrap_servers=settings.bootstrap_servers,
-                external_kafka=settings.external_kafka,
-            )
-        return settings
+        kafka: dict[str, Any] = {}
+        if self.topic:
+            kafka["topic"] = self.topic
+        if self.consumer_group:
+            kafka["consumer_group"] = self.consumer_group
+        settings = load_settings(**({"kafka": kafka} if kafka else {}))
+        replaced: dict[str, Path] = {}
+        if self.data_dir:
+            replaced["data_dir"] = Path(self.data_dir).resolve()
+        if self.config_path:
+            replaced["config_path"] = Path(self.config_path).resolve()
+        return dataclasses.replace(settings, **replaced) if replaced else settings
 
     @contextlib.contextmanager
     def writer(self):

@@ -32,13 +32,25 @@ def dagster_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def run_job(job_name: str = "agentaudit_pipeline") -> JobRunSummary:
-    """Execute one job of the code location in this process and summarize the outcome."""
+def run_job(
+    job_name: str = "agentaudit_pipeline", *, resource_config: dict | None = None
+) -> JobRunSummary:
+    """Execute one job of the code location in this process and summarize the outcome.
+
+    `resource_config` sets fields of the `agentaudit` resource (data_dir, topic, ...).
+    """
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
+    # Dagster's console logger prints every engine event at DEBUG; keep the assets' own
+    # info lines (counts with ids) and anything worse.
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if resource_config:
+        run_config["resources"] = {"agentaudit": {"config": resource_config}}
     with dagster_instance() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
     summary = JobRunSummary(job_name=job_name, run_id=result.run_id, success=result.success)
     for event in result.get_asset_materialization_events():
         summary.materialized.append(event.asset_key.to_user_string())

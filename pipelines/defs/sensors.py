@@ -1,7 +1,5 @@
 """Sensors: start a load-and-detect run when new files land in the Parquet lake."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.defs.jobs import load_and_detect_job

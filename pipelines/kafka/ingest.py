@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_MS = 500
 COMMIT_RETRY_SECONDS = 60.0
+COMMIT_ATTEMPT_TIMEOUT_MS = 5000
 # Bounds on what the consumer fetches ahead of the buffer, so memory stays flat.
 DEFAULT_MAX_POLL_RECORDS = 2000
 DEFAULT_FETCH_MAX_BYTES = 16 * 1024 * 1024
@@ -124,6 +125,9 @@ class IngestWorker:
         self._assignment_changed = False
         self.end_offsets: dict[int, int] = {}
         self.read_positions: dict[int, int] = {}
+        # Next offsets of durable flushes whose commit failed while this worker kept its
+        # partitions (broker outage); the next commit includes them.
+        self.uncommitted: dict[int, int] = {}
         self.consumer: KafkaConsumer | None = None
 
     # Rebalance callbacks run on kafka-python's IO thread while `poll` blocks the main
@@ -136,6 +140,7 @@ class IngestWorker:
                 self.group, sorted(tp.partition for tp in revoked), self.buffer.record_count,
             )
         self.buffer.clear()
+        self.uncommitted.clear()
         self.assigned = set()
         self._assignment_changed = True
 
@@ -261,14 +266,15 @@ class IngestWorker:
         )
 
     def _commit(self, result: FlushResult) -> bool:
+        next_offsets = {**self.uncommitted, **result.next_offsets}
         offsets = {
             TopicPartition(self.topic, partition): OffsetAndMetadata(offset, "", -1)
-            for partition, offset in result.next_offsets.items()
+            for partition, offset in next_offsets.items()
         }
         deadline = time.monotonic() + COMMIT_RETRY_SECONDS
         while True:
             try:
-                self.consumer.commit(offsets)
+                self.consumer.commit(offsets, timeout_ms=COMMIT_ATTEMPT_TIMEOUT_MS)
                 break
             except CommitFailedError as exc:
                 return self._commit_failed(result, exc)
@@ -277,7 +283,8 @@ class IngestWorker:
                     return self._commit_failed(result, exc)
                 log.warning("group %s: commit failed (%r); retrying", self.group, exc)
                 time.sleep(1.0)
-        for partition, offset in result.next_offsets.items():
+        self.uncommitted.clear()
+        for partition, offset in next_offsets.items():
             self.stats.committed_offsets[partition] = offset
             record_committed_offset(
                 self.settings.lake_dir, self.topic, partition, offset, self.group
@@ -286,9 +293,12 @@ class IngestWorker:
 
     def _commit_failed(self, result: FlushResult, exc: Exception) -> bool:
         self.stats.commit_failures += 1
+        if not isinstance(exc, CommitFailedError):
+            self.uncommitted.update(result.next_offsets)
         log.warning(
             "group %s topic %s: commit of offsets %s failed (%r); the %d files written stay "
-            "uncommitted, and the next owner of those partitions removes and rewrites them",
+            "uncommitted until a later commit covers them, or the next owner of those "
+            "partitions removes and rewrites them",
             self.group, self.topic, result.next_offsets, exc, len(result.files),
         )
         return False

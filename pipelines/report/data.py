@@ -1,8 +1,10 @@
 """Figures of the daily report, read from the warehouse as plain data.
 
-A report covers one UTC day of event time: the alerts whose evidence window ends on that
-day, and the events and quarantined records of that day. Event time, not the run's wall
-clock, decides the day, so a report over a replayed or simulated fleet is reproducible.
+A report covers one UTC day of processing: the alerts first detected on that day (by
+`first_detected_at`, the detection run's clock) and the records ingested and quarantined
+that day. This is the operator's view of "what is new today", and it holds for a replayed
+or simulated fleet whose events are dated in the past. Events are also counted by event
+time, labelled as such.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ SELECT alert_id, rule_id, rule_title, severity, rule_status, entity_type, entity
        window_start, window_end, evidence_event_ids, explanation, details, suppressed_by,
        first_detected_at
 FROM alerts
-WHERE CAST(window_end AS DATE) = ?
+WHERE CAST(first_detected_at AS DATE) = ?
 ORDER BY {_SEVERITY_RANK}, rule_id, window_end, alert_id
 """
 
@@ -40,15 +42,15 @@ SELECT rule_id, any_value(rule_title) AS rule_title, severity,
        count(*) FILTER (WHERE suppressed_by IS NULL) AS alerts,
        count(*) FILTER (WHERE suppressed_by IS NOT NULL) AS suppressed
 FROM alerts
-WHERE CAST(window_end AS DATE) = ?
+WHERE CAST(first_detected_at AS DATE) = ?
 GROUP BY rule_id, severity
 ORDER BY {_SEVERITY_RANK}, alerts DESC, rule_id
 """
 
 _PER_DAY = """
-SELECT CAST(window_end AS DATE) AS day, severity, count(*) AS alerts
+SELECT CAST(first_detected_at AS DATE) AS day, severity, count(*) AS alerts
 FROM alerts
-WHERE suppressed_by IS NULL AND CAST(window_end AS DATE) BETWEEN ? AND ?
+WHERE suppressed_by IS NULL AND CAST(first_detected_at AS DATE) BETWEEN ? AND ?
 GROUP BY ALL
 ORDER BY day, severity
 """
@@ -58,28 +60,28 @@ SELECT agent_id, count(*) AS alerts,
        arg_min(severity, {_SEVERITY_RANK}) AS highest_severity,
        string_agg(DISTINCT rule_id, ', ' ORDER BY rule_id) AS rules
 FROM alerts
-WHERE CAST(window_end AS DATE) = ? AND suppressed_by IS NULL AND agent_id IS NOT NULL
+WHERE CAST(first_detected_at AS DATE) = ? AND suppressed_by IS NULL AND agent_id IS NOT NULL
 GROUP BY agent_id
 ORDER BY alerts DESC, agent_id
 LIMIT ?
 """
 
 _EVENTS_OF_DAY = """
-SELECT count(*) AS events, count(DISTINCT agent_id) AS agents,
-       count(*) FILTER (WHERE len(redacted_fields) > 0) AS events_with_redactions,
-       count(*) FILTER (WHERE decision = 'deny' OR outcome = 'denied') AS denied
+SELECT count(*) FILTER (WHERE CAST(ingested_at AS DATE) = $day) AS events_ingested,
+       count(*) FILTER (WHERE CAST(event_time AS DATE) = $day) AS events,
+       count(DISTINCT agent_id) FILTER (WHERE CAST(event_time AS DATE) = $day) AS agents,
+       count(*) FILTER (WHERE CAST(event_time AS DATE) = $day AND len(redacted_fields) > 0)
+           AS events_with_redactions,
+       count(*) FILTER (WHERE CAST(event_time AS DATE) = $day
+                        AND (decision = 'deny' OR outcome = 'denied')) AS denied,
+       count(*) AS events_total
 FROM decision_events
-WHERE CAST(event_time AS DATE) = ?
 """
 
 
-def default_report_day(con: duckdb.DuckDBPyConnection) -> dt.date:
-    """Return the UTC day of the latest event, or today when the warehouse holds no events."""
-    latest = None
-    if "decision_events" in relation_names(con):
-        query = "SELECT max(CAST(event_time AS DATE)) FROM decision_events"
-        latest = con.execute(query).fetchone()[0]
-    return latest or dt.datetime.now(dt.UTC).date()
+def default_report_day() -> dt.date:
+    """Return today's UTC date: the report of a scheduled run covers the alerts it raised."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _quarantine_counts(con: duckdb.DuckDBPyConnection, day: dt.date, relations: set[str]):
@@ -119,8 +121,7 @@ def _quarantine_counts(con: duckdb.DuckDBPyConnection, day: dt.date, relations: 
 
 
 def _data_quality(con: duckdb.DuckDBPyConnection, day: dt.date, relations: set[str]):
-    quality: dict[str, Any] = fetch_dicts(con, _EVENTS_OF_DAY, [day])[0]
-    quality["events_total"] = fetch_value(con, "SELECT count(*) FROM decision_events")
+    quality: dict[str, Any] = fetch_dicts(con, _EVENTS_OF_DAY, {"day": day})[0]
     if "event_conflicts" in relations:
         quality["event_conflicts_total"] = fetch_value(con, "SELECT count(*) FROM event_conflicts")
     if "deliveries" in relations:
@@ -134,11 +135,11 @@ def _data_quality(con: duckdb.DuckDBPyConnection, day: dt.date, relations: set[s
 def collect_report(
     con: duckdb.DuckDBPyConnection, day: dt.date | None = None, *, top_agents: int = 10
 ) -> dict[str, Any]:
-    """Collect every figure of the report for `day` (default: the latest event day)."""
+    """Collect every figure of the report for `day` (default: today, UTC)."""
     relations = relation_names(con)
     if "decision_events" not in relations:
         raise LookupError("the warehouse has no decision_events table: load the lake first")
-    day = day or default_report_day(con)
+    day = day or default_report_day()
     report: dict[str, Any] = {
         "day": day.isoformat(),
         "generated_at": plain_value(dt.datetime.now(dt.UTC).replace(microsecond=0)),

@@ -76,8 +76,7 @@ def _summary(report: dict[str, Any]) -> str:
     cards += [(severity, totals["by_severity"][severity]) for severity in SEVERITIES]
     cards += [
         ("suppressed", totals["suppressed"]),
-        ("events", quality["events"]),
-        ("active agents", quality["agents"]),
+        ("events ingested", quality["events_ingested"]),
         ("quarantined", report["quarantine"]["on_day"]),
     ]
     html = "".join(
@@ -170,10 +169,13 @@ def _data_quality(report: dict[str, Any]) -> str:
     quality = report["quality"]
     quarantine = report["quarantine"]
     figures = [
-        ["events on this day", quality["events"]],
+        ["events ingested on this day", quality["events_ingested"]],
+        ["events with event time on this day", quality["events"]],
+        ["agents active on this day (event time)", quality["agents"]],
+        ["events with redacted secrets (event time on this day)",
+         quality["events_with_redactions"]],
+        ["denied decisions (event time on this day)", quality["denied"]],
         ["events in the warehouse", quality["events_total"]],
-        ["events with redacted secrets on this day", quality["events_with_redactions"]],
-        ["denied decisions on this day", quality["denied"]],
         ["quarantined records ingested on this day", quarantine["on_day"]],
         ["quarantined records in total", quarantine["total"]],
     ]
@@ -221,7 +223,7 @@ def render_report(report: dict[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{_CSS}</style></head>"
         f'<body data-totals="{figures}"><h1>agentaudit daily report: {day}</h1>'
-        f'<p class="meta">Alerts whose evidence window ends on {day} (UTC, event time). '
+        f'<p class="meta">Alerts first detected on {day} (UTC). '
         f"Latest event in the warehouse: {_text(report['as_of'])}. "
         f"Generated {_text(report['generated_at'])}.</p>{missing}{sections}</body></html>\n"
     )

@@ -44,7 +44,7 @@ def write_report(
     *,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> tuple[Path, dict[str, Any]]:
-    """Write the report for `day` (default: latest event day); return its path and figures."""
+    """Write the report for `day` (default: today, UTC); return its path and figures."""
     with reader(settings.warehouse_path, settings.lake_dir, wait_seconds=wait_seconds) as con:
         report = collect_report(con, day)
     path = out or default_report_path(settings, report["day"])

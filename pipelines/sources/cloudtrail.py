@@ -124,7 +124,7 @@ def _attributes(record: dict[str, Any]) -> dict[str, Any]:
 def _event_moment(record: dict[str, Any]) -> datetime:
     raw = record.get("eventTime") or record.get("@timestamp")
     if raw is None:
-        raise Unmappable("no eventTime or @timestamp")
+        raise Unmappable("missing eventTime and @timestamp")
     moment = parse_iso_utc(raw)
     if moment is None:
         raise Unmappable(f"event time {str(raw)[:64]!r} is not an ISO-8601 timestamp")
@@ -219,9 +219,10 @@ def assign_tasks(
 ) -> tuple[list[dict[str, Any]], dict[str, TaskSpec]]:
     """Give every event a task_id and describe each task; return the events and task specs.
 
-    An STS session key is one task, from its issue (when imported) to its last use; a key
-    issued but never used leaves its task open. Calls made with a long-term key, or with no
-    key, form bursts per (principal, source IP, user agent) split by `burst_gap` idle time.
+    An STS session key is one task, from its issue (when imported) to its last use. A key
+    issued but never used leaves its task open, because nothing shows when its work ended.
+    Calls made with a long-term key, or with no key, form bursts per (principal, source IP,
+    user agent) split by `burst_gap` idle time.
     """
     calls = sorted(calls, key=lambda call: (call.moment, call.primary["event_id"]))
     issued: dict[str, dict[str, Any]] = {}
@@ -257,8 +258,11 @@ def assign_tasks(
         primary["task_id"] = task_id
         events.append(primary)
         for effect in call.effects:
-            if effect["event_type"] == "credential_issued" and effect["credential_id"] in issued \
-                    and issued[effect["credential_id"]] is effect:
+            if (
+                effect["event_type"] == "credential_issued"
+                and effect["credential_id"] in issued
+                and issued[effect["credential_id"]] is effect
+            ):
                 effect["task_id"] = _session_task_id(effect["credential_id"])
             else:
                 effect["task_id"] = task_id
@@ -308,9 +312,9 @@ def cloudtrail_events(
 ) -> Iterator[dict[str, Any]]:
     """Map CloudTrail records to contract events with derived tasks, in time order.
 
-    `records` holds decoded records (dicts) and `Rejected` values from a reader. A record
-    that cannot be mapped is passed to `on_reject` with the reason; a repeated eventID is
-    skipped. The whole batch is held in memory, because a task's end is known only once
+    `records` contains decoded records (dicts) and `Rejected` values from a reader. A record
+    that cannot be mapped is passed to `on_reject` with the reason, and a repeated eventID
+    is skipped. The whole batch is held in memory, because a task's end is known only once
     every record has been read.
     """
     stats = stats if stats is not None else ImportStats()
@@ -330,6 +334,13 @@ def cloudtrail_events(
         except Unmappable as exc:
             _reject(Rejected(raw_bytes(record), str(exc), origin), stats, on_reject)
             continue
+        except (TypeError, AttributeError, ValueError) as exc:
+            # A field of an unexpected type that the mapping does not guard against yet: the
+            # record goes to quarantine instead of stopping the import.
+            log.warning("cloudtrail: mapping %s failed: %r", origin, exc)
+            reason = f"mapping failed on an unexpected value: {type(exc).__name__}: {exc}"
+            _reject(Rejected(raw_bytes(record), reason, origin), stats, on_reject)
+            continue
         if call.primary["event_id"] in seen_ids:
             stats.duplicates_skipped += 1
             continue
@@ -343,7 +354,10 @@ def cloudtrail_events(
         yield {key: value for key, value in event.items() if value is not None}
     log.info(
         "cloudtrail: read %d records, mapped %d, skipped %d duplicates, rejected %d; %d events",
-        stats.records_read, stats.records_mapped, stats.duplicates_skipped, stats.rejected,
+        stats.records_read,
+        stats.records_mapped,
+        stats.duplicates_skipped,
+        stats.rejected,
         stats.events,
     )
 
@@ -381,4 +395,6 @@ def read_cloudtrail(paths: Iterable[Path]) -> Iterator[Any]:
 def _tagged(value: Any, origin: str) -> Any:
     if isinstance(value, dict):
         return {**value, ORIGIN_KEY: origin}
-    return Rejected(raw_bytes(value), f"record is a JSON {type(value).__name__}, expected an object", origin)
+    return Rejected(
+        raw_bytes(value), f"record is a JSON {type(value).__name__}, expected an object", origin
+    )

@@ -1,4 +1,4 @@
-"""What a successful CloudTrail call changed: credentials issued or revoked, grants added or removed.
+"""Effects of successful CloudTrail calls: credentials issued or revoked, grants added or removed.
 
 Each function receives the record and its caller and returns the effect events of the
 call (without task_id, which the batch mapper assigns). The caller's own tool_invoked
@@ -19,7 +19,7 @@ from pipelines.sources.cloudtrail_identity import (
     arn_resource,
     is_workload_web_identity,
 )
-from pipelines.sources.common import isoformat, parse_iso_utc
+from pipelines.sources.common import as_object, as_text, isoformat, parse_iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,10 @@ IAM_GRANT_CALLS: dict[str, tuple[str, str, bool]] = {
     "DeleteRolePolicy": ("grant_removed", "role", True),
     "DeleteGroupPolicy": ("grant_removed", "group", True),
 }
-IAM_GROUP_MEMBERSHIP_CALLS = {"AddUserToGroup": "grant_added", "RemoveUserFromGroup": "grant_removed"}
+IAM_GROUP_MEMBERSHIP_CALLS = {
+    "AddUserToGroup": "grant_added",
+    "RemoveUserFromGroup": "grant_removed",
+}
 
 _MONTHS = {
     name: number
@@ -81,8 +84,13 @@ def parse_aws_time(value: Any) -> datetime | None:
     hour = int(match["hour"]) % 12 + (12 if match["ampm"] == "PM" else 0)
     try:
         return datetime(
-            int(match["year"]), month, int(match["day"]), hour,
-            int(match["minute"]), int(match["second"]), tzinfo=UTC,
+            int(match["year"]),
+            month,
+            int(match["day"]),
+            hour,
+            int(match["minute"]),
+            int(match["second"]),
+            tzinfo=UTC,
         )
     except ValueError:
         return None
@@ -94,7 +102,7 @@ def iam_target_arn(record: dict[str, Any], caller: Caller, kind: str, name: str)
     The request carries only the name, so an entity created under a path (/team/) gets
     an ARN without it and will not match the ARN that entity shows as a caller.
     """
-    account = record.get("recipientAccountId") or (record.get("userIdentity") or {}).get(
+    account = record.get("recipientAccountId") or as_object(record.get("userIdentity")).get(
         "accountId"
     )
     partition = arn_partition(caller.principal_id)
@@ -137,11 +145,11 @@ def _base_event(record: dict[str, Any], suffix: str, event_type: str) -> dict[st
 def sts_credential_issued(record: dict[str, Any], caller: Caller) -> dict[str, Any] | None:
     """Map a successful STS token call to credential_issued for the new session."""
     name = record.get("eventName")
-    request = record.get("requestParameters") or {}
-    response = record.get("responseElements") or {}
-    credentials = response.get("credentials") or {}
-    key = credentials.get("accessKeyId")
-    if not isinstance(key, str) or not key:
+    request = as_object(record.get("requestParameters"))
+    response = as_object(record.get("responseElements"))
+    credentials = as_object(response.get("credentials"))
+    key = as_text(credentials.get("accessKeyId"))
+    if key is None:
         log.info("event %s: %s response has no access key id", record.get("eventID"), name)
         return None
     expires = parse_aws_time(credentials.get("expiration"))
@@ -157,11 +165,13 @@ def sts_credential_issued(record: dict[str, Any], caller: Caller) -> dict[str, A
         event["attributes"]["expiration_raw"] = credentials.get("expiration")
 
     if name in ("AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"):
-        assumed = (response.get("assumedRoleUser") or {}).get("arn")
-        role_arn = request.get("roleArn")
+        assumed = as_text(as_object(response.get("assumedRoleUser")).get("arn"))
+        role_arn = as_text(request.get("roleArn"))
         resource = arn_resource(assumed).split("/")
         role_name = arn_resource(role_arn).split("/")[-1] if role_arn else None
-        session = request.get("roleSessionName") or (resource[-1] if len(resource) > 2 else None)
+        session = as_text(request.get("roleSessionName")) or (
+            resource[-1] if len(resource) > 2 else None
+        )
         if role_name is None and len(resource) > 2:
             role_name = resource[1]
         event.update(
@@ -183,9 +193,12 @@ def sts_credential_issued(record: dict[str, Any], caller: Caller) -> dict[str, A
         elif source_identity:
             event.update(principal_type="delegated_user", on_behalf_of=source_identity)
     elif name == "GetFederationToken":
-        federated = request.get("name") or arn_resource(
-            (response.get("federatedUser") or {}).get("arn")
-        ).split("/")[-1]
+        federated = (
+            as_text(request.get("name"))
+            or arn_resource(as_text(as_object(response.get("federatedUser")).get("arn"))).split(
+                "/"
+            )[-1]
+        )
         event.update(
             agent_id=federated,
             agent_kind="aws_federated_user",
@@ -212,32 +225,36 @@ def sts_credential_issued(record: dict[str, Any], caller: Caller) -> dict[str, A
 def iam_effects(record: dict[str, Any], caller: Caller) -> list[dict[str, Any]]:
     """Map a successful IAM call that changes grants or access keys to its effect events."""
     name = record.get("eventName")
-    request = record.get("requestParameters") or {}
-    response = record.get("responseElements") or {}
+    request = as_object(record.get("requestParameters"))
+    response = as_object(record.get("responseElements"))
     if name in IAM_GRANT_CALLS:
         event_type, kind, inline = IAM_GRANT_CALLS[name]
-        target = request.get(f"{kind}Name")
-        scope = f"inline:{request.get('policyName')}" if inline else request.get("policyArn")
-        if not target or not scope or scope == "inline:None":
+        target = as_text(request.get(f"{kind}Name"))
+        policy = as_text(request.get("policyName" if inline else "policyArn"))
+        if not target or not policy:
             return []
         event = _target_event(record, caller, event_type, kind, target)
-        event["scopes"] = [scope]
+        event["scopes"] = [f"inline:{policy}" if inline else policy]
         if inline:
             actions = policy_actions(request.get("policyDocument"))
             if actions is not None:
                 event["attributes"]["policy_actions"] = actions
         return [event]
     if name in IAM_GROUP_MEMBERSHIP_CALLS:
-        user, group = request.get("userName"), request.get("groupName")
+        user, group = as_text(request.get("userName")), as_text(request.get("groupName"))
         if not user or not group:
             return []
         event = _target_event(record, caller, IAM_GROUP_MEMBERSHIP_CALLS[name], "user", user)
         event["scopes"] = [iam_target_arn(record, caller, "group", group)]
         return [event]
     if name == "CreateAccessKey":
-        access_key = response.get("accessKey") or {}
-        key = access_key.get("accessKeyId")
-        user = access_key.get("userName") or request.get("userName") or caller.agent_id
+        access_key = as_object(response.get("accessKey"))
+        key = as_text(access_key.get("accessKeyId"))
+        user = (
+            as_text(access_key.get("userName"))
+            or as_text(request.get("userName"))
+            or caller.agent_id
+        )
         if not key:
             return []
         event = _target_event(record, caller, "credential_issued", "user", user)
@@ -251,13 +268,15 @@ def iam_effects(record: dict[str, Any], caller: Caller) -> list[dict[str, Any]]:
         event["attributes"]["access_key_status"] = access_key.get("status")
         return [event]
     if name in ("DeleteAccessKey", "UpdateAccessKey"):
-        key = request.get("accessKeyId")
+        key = as_text(request.get("accessKeyId"))
         if not key or (name == "UpdateAccessKey" and request.get("status") != "Inactive"):
             return []
-        user = request.get("userName") or caller.agent_id
+        user = as_text(request.get("userName")) or caller.agent_id
         event = _target_event(record, caller, "credential_revoked", "user", user)
         event["credential_id"] = key
-        event["attributes"]["revocation"] = "deleted" if name == "DeleteAccessKey" else "deactivated"
+        event["attributes"]["revocation"] = (
+            "deleted" if name == "DeleteAccessKey" else "deactivated"
+        )
         return [event]
     return []
 

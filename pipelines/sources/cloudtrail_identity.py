@@ -1,4 +1,4 @@
-"""Who made a CloudTrail call: the caller's agent, principal and credential from userIdentity."""
+"""Caller identity of CloudTrail records: agent, principal and credential from userIdentity."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-# Upper bounds on the life of AWS STS credentials (AWS STS API reference): a role session
-# lasts at most 12 hours, a session or federation token at most 36 hours. When the issue of
-# a temporary key is outside the imported logs, its expiry is reported as issue time plus
-# this bound, so the key is not mistaken for a standing one.
+from pipelines.sources.common import as_object, as_text
+
+# Upper bounds on the life of AWS STS credentials (DurationSeconds in the AWS STS API
+# reference): a role session lasts at most 12 hours, a session or federation token 36 hours.
+# When the issue of a temporary key is outside the imported logs, its expiry is reported as
+# issue time plus this bound, so the key is not mistaken for a standing one.
 MAX_ROLE_SESSION = timedelta(hours=12)
 MAX_SESSION_TOKEN = timedelta(hours=36)
 
@@ -58,37 +60,42 @@ def is_workload_web_identity(provider: str | None, subject: str | None) -> bool:
 
 
 def _session_issuer(identity: dict[str, Any]) -> dict[str, Any]:
-    context = identity.get("sessionContext") or {}
-    return context.get("sessionIssuer") or {}
+    return as_object(as_object(identity.get("sessionContext")).get("sessionIssuer"))
 
 
 def _assumed_role_caller(identity: dict[str, Any]) -> Caller:
     issuer = _session_issuer(identity)
-    context = identity.get("sessionContext") or {}
-    resource = arn_resource(identity.get("arn"))  # assumed-role/<role>/<session>
+    context = as_object(identity.get("sessionContext"))
+    resource = arn_resource(as_text(identity.get("arn")))  # assumed-role/<role>/<session>
     pieces = resource.split("/")
-    role_name = issuer.get("userName") or (pieces[1] if len(pieces) > 2 else None)
+    role_name = as_text(issuer.get("userName")) or (pieces[1] if len(pieces) > 2 else None)
     session_name = pieces[-1] if len(pieces) > 2 else None
     if not session_name:
-        principal = identity.get("principalId") or ""
+        principal = as_text(identity.get("principalId")) or ""
         session_name = principal.split(":", 1)[1] if ":" in principal else None
-    agent_id = "/".join(part for part in (role_name, session_name) if part) or identity.get(
-        "principalId"
+    agent_id = "/".join(part for part in (role_name, session_name) if part) or as_text(
+        identity.get("principalId")
     )
+
     caller = Caller(
         agent_id=agent_id,
         agent_kind="aws_role_session",
-        principal_id=issuer.get("arn") or identity.get("arn"),
+        principal_id=as_text(issuer.get("arn")) or as_text(identity.get("arn")),
         principal_type="workload",
         auth_method="sts_assume_role",
         session_bound=MAX_ROLE_SESSION,
     )
-    federation = context.get("webIdFederationData") or {}
-    source_identity = context.get("sourceIdentity") or identity.get("sourceIdentity")
-    on_behalf = identity.get("onBehalfOf") or {}
+    federation = as_object(context.get("webIdFederationData"))
+    source_identity = as_text(context.get("sourceIdentity")) or as_text(
+        identity.get("sourceIdentity")
+    )
+    on_behalf = as_object(identity.get("onBehalfOf"))
+
     if federation.get("federatedProvider"):
-        provider = federation["federatedProvider"]
-        subject = (federation.get("attributes") or {}).get(f"{provider.split('/')[-1]}:sub")
+        provider = str(federation["federatedProvider"])
+        claims = as_object(federation.get("attributes"))
+        # Claims appear as "<provider>:sub"; many providers record none.
+        subject = next((str(v) for k, v in claims.items() if str(k).endswith(":sub")), None)
         if is_workload_web_identity(provider, subject):
             caller.auth_method = "workload_identity"
         else:
@@ -97,7 +104,7 @@ def _assumed_role_caller(identity: dict[str, Any]) -> Caller:
             caller.auth_method = "sts_web_identity"
     elif on_behalf.get("userId"):
         caller.principal_type = "delegated_user"
-        caller.on_behalf_of = on_behalf["userId"]
+        caller.on_behalf_of = str(on_behalf["userId"])
         caller.auth_method = "identity_center"
     elif source_identity:
         caller.principal_type = "delegated_user"
@@ -110,12 +117,12 @@ def caller_from_identity(identity: Any) -> Caller | None:
     if not isinstance(identity, dict):
         return None
     kind = identity.get("type")
-    arn = identity.get("arn")
+    arn = as_text(identity.get("arn"))
     if kind == "AssumedRole":
         caller = _assumed_role_caller(identity)
     elif kind == "IAMUser":
         caller = Caller(
-            agent_id=identity.get("userName") or arn_resource(arn).split("/")[-1] or None,
+            agent_id=as_text(identity.get("userName")) or arn_resource(arn).split("/")[-1] or None,
             agent_kind="aws_iam_user",
             principal_id=arn,
             principal_type="service_account",
@@ -141,7 +148,7 @@ def caller_from_identity(identity: Any) -> Caller | None:
             auth_method="api_key",
         )
     elif kind == "AWSService":
-        service = identity.get("invokedBy")
+        service = as_text(identity.get("invokedBy"))
         if not service:
             return None
         caller = Caller(
@@ -151,8 +158,8 @@ def caller_from_identity(identity: Any) -> Caller | None:
             principal_type="service_account",
         )
     elif kind in ("WebIdentityUser", "SAMLUser"):
-        subject = identity.get("userName") or identity.get("principalId")
-        provider = identity.get("identityProvider")
+        subject = as_text(identity.get("userName")) or as_text(identity.get("principalId"))
+        provider = as_text(identity.get("identityProvider"))
         workload = kind == "WebIdentityUser" and is_workload_web_identity(provider, subject)
         caller = Caller(
             agent_id=subject,
@@ -164,26 +171,34 @@ def caller_from_identity(identity: Any) -> Caller | None:
         )
     else:
         # AWSAccount, IdentityCenterUser, Unknown and future types: keep whatever id exists.
-        agent = identity.get("userName") or arn_resource(arn) or identity.get("principalId")
+        agent = (
+            as_text(identity.get("userName"))
+            or arn_resource(arn)
+            or as_text(identity.get("principalId"))
+        )
         if not agent:
             return None
-        caller = Caller(agent_id=agent, agent_kind=f"aws_{str(kind or 'unknown').lower()}",
-                        principal_id=arn or identity.get("principalId"), principal_type=None)
-        on_behalf = identity.get("onBehalfOf") or {}
+        caller = Caller(
+            agent_id=agent,
+            agent_kind=f"aws_{str(kind or 'unknown').lower()}",
+            principal_id=arn or as_text(identity.get("principalId")),
+            principal_type=None,
+        )
+        on_behalf = as_object(identity.get("onBehalfOf"))
         if on_behalf.get("userId"):
             caller.principal_type = "delegated_user"
             caller.on_behalf_of = on_behalf["userId"]
     if not caller.agent_id:
         return None
 
-    key = identity.get("accessKeyId")
-    if isinstance(key, str) and key.strip():
-        caller.credential_id = key.strip()
+    key = as_text(identity.get("accessKeyId"))
+    if key is not None:
+        caller.credential_id = key
         caller.temporary_key = key.startswith("ASIA")
         if caller.temporary_key and caller.session_bound is None:
             caller.session_bound = MAX_SESSION_TOKEN
-    context = identity.get("sessionContext") or {}
-    caller.session_created_at = (context.get("attributes") or {}).get("creationDate")
+    context = as_object(identity.get("sessionContext"))
+    caller.session_created_at = as_text(as_object(context.get("attributes")).get("creationDate"))
     return caller
 
 

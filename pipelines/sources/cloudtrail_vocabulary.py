@@ -132,7 +132,8 @@ _RESOURCE_PARAMETERS = ("roleArn", "policyArn", "functionName", "modelId", "secr
 
 def resource_for(record: dict[str, Any]) -> str | None:
     """Return what a call touched: the first resource ARN, else a known request parameter."""
-    for resource in record.get("resources") or []:
+    resources = record.get("resources")
+    for resource in resources if isinstance(resources, list) else []:
         if isinstance(resource, dict) and resource.get("ARN"):
             return str(resource["ARN"])
     request = record.get("requestParameters")

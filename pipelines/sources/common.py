@@ -14,8 +14,8 @@ MAX_ATTRIBUTE_BYTES = 16_384
 PREVIEW_CHARS = 512
 
 # Prefix of the quarantine marker that importers put in front of a record they cannot map.
-# The bytes after the marker line are the original record; the ingest worker fails to
-# decode the whole message as an event, so it lands in quarantine with these bytes intact.
+# The bytes after the marker line are the original record. The whole message is not valid
+# JSON, so the ingest worker stores it in quarantine with these bytes intact.
 QUARANTINE_MARKER = b"agentaudit-unmappable-record"
 
 
@@ -31,6 +31,18 @@ class Rejected:
         """Return the Kafka message value that carries this record to quarantine."""
         header = f"{self.reason} ({self.origin})".replace("\n", " ")
         return QUARANTINE_MARKER + b": " + header.encode("utf-8") + b"\n" + self.raw
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """Return `value` when it is a JSON object, else an empty dict (for null or odd types)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_text(value: Any) -> str | None:
+    """Return `value` stripped when it is a non-blank string, else None."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
 
 
 def raw_bytes(record: Any) -> bytes:

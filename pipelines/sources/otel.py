@@ -38,7 +38,7 @@ KNOWN_OPERATIONS = MODEL_OPERATIONS | {"invoke_agent", "execute_tool", "create_a
 PRINCIPAL_TYPES = frozenset({"delegated_user", "service_account", "workload", "agent"})
 ACTIONS = frozenset({"read", "write", "delete", "export", "admin", "execute"})
 CLASSIFICATIONS = frozenset({"public", "internal", "confidential", "restricted"})
-# error.type values that mean the caller was refused, not that the call broke.
+# error.type values that mean the caller was denied, not that the call failed.
 _DENIED_ERROR = re.compile(r"denied|forbidden|unauthori[sz]ed|^40[13]$", re.IGNORECASE)
 # The human behind a request: user.id (current conventions), enduser.id (deprecated).
 USER_ATTRIBUTES = ("user.id", "enduser.id")
@@ -95,6 +95,18 @@ def _scopes(span: Span) -> list[str] | None:
     return None
 
 
+# agentaudit.* span attributes copied as they are into contract fields of the same meaning.
+_TEXT_FIELDS = (
+    ("credential_id", "agentaudit.credential.id"),
+    ("credential_issued_at", "agentaudit.credential.issued_at"),
+    ("credential_expires_at", "agentaudit.credential.expires_at"),
+    ("auth_method", "agentaudit.auth.method"),
+    ("resource", "agentaudit.resource"),
+    ("approval_id", "agentaudit.approval.id"),
+    ("policy_id", "agentaudit.policy.id"),
+)
+
+
 def _identity(span: Span) -> dict[str, Any]:
     """Map the identity attributes of a span (and its resource) to principal fields."""
     fields: dict[str, Any] = {}
@@ -103,24 +115,19 @@ def _identity(span: Span) -> dict[str, Any]:
     principal_type = _text(span, "agentaudit.principal.type")
     if principal_type not in PRINCIPAL_TYPES:
         principal_type = None
+
     if user and principal_type in (None, "delegated_user"):
         fields.update(
             principal_id=principal or user, principal_type="delegated_user", on_behalf_of=user
         )
     elif principal:
         fields.update(principal_id=principal, principal_type=principal_type)
-    for target, key in (
-        ("credential_id", "agentaudit.credential.id"),
-        ("credential_issued_at", "agentaudit.credential.issued_at"),
-        ("credential_expires_at", "agentaudit.credential.expires_at"),
-        ("auth_method", "agentaudit.auth.method"),
-        ("resource", "agentaudit.resource"),
-        ("approval_id", "agentaudit.approval.id"),
-        ("policy_id", "agentaudit.policy.id"),
-    ):
+
+    for target, key in _TEXT_FIELDS:
         value = _text(span, key)
         if value:
             fields[target] = value
+
     action = _text(span, "agentaudit.action")
     if action in ACTIONS:
         fields["action"] = action
@@ -143,9 +150,9 @@ def _outcome(span: Span) -> str:
 
 
 def _attributes(span: Span, operation: str | None) -> dict[str, Any]:
-    kept = {}
+    bounded_attributes = {}
     for key, value in span.attributes.items():
-        kept[key], _ = bounded(value)
+        bounded_attributes[key], _ = bounded(value)
     return {
         "otel.trace_id": span.trace_id,
         "otel.span_id": span.span_id,
@@ -155,7 +162,7 @@ def _attributes(span: Span, operation: str | None) -> dict[str, Any]:
         "otel.operation": operation,
         "otel.status_message": span.status_message,
         "otel.scope": span.scope,
-        "otel.attributes": kept,
+        "otel.attributes": bounded_attributes,
         "otel.resource": span.resource,
         "otel.end_time": isoformat(span.end) if span.end else None,
     }
@@ -186,7 +193,7 @@ class _TraceMapper:
         """Return the invoke_agent span of the agent that acted in `span`.
 
         A nested invoke_agent span is a step of the agent that called it, so its owner is
-        the agent above it; every other span belongs to the nearest agent at or above it.
+        the agent above it. Every other span belongs to the nearest agent at or above it.
         """
         if self.operations[span.span_id] == "invoke_agent" and span is not self.root:
             parent = self.by_id.get(span.parent_span_id or "")
@@ -203,7 +210,9 @@ class _TraceMapper:
         for candidate in (self.owner(span), span):
             if candidate is None:
                 continue
-            kind = _text(candidate, "agentaudit.agent.kind") or _text(candidate, "gen_ai.agent.name")
+            kind = _text(candidate, "agentaudit.agent.kind") or _text(
+                candidate, "gen_ai.agent.name"
+            )
             if kind:
                 return kind
         return None
@@ -255,23 +264,39 @@ class _TraceMapper:
                 continue
             end = span.end or span.start
             if span is root:
-                events.append(self.event(span, "task_started", "task_started", span.start,
-                                         initiated_by=self._initiator(span)))
+                events.append(
+                    self.event(
+                        span,
+                        "task_started",
+                        "task_started",
+                        span.start,
+                        initiated_by=self._initiator(span),
+                    )
+                )
                 if span.end is not None:
                     closing = "task_failed" if span.is_error else "task_completed"
-                    events.append(self.event(span, closing, closing, span.end, outcome=_outcome(span)))
+                    events.append(
+                        self.event(span, closing, closing, span.end, outcome=_outcome(span))
+                    )
             elif operation == "execute_tool":
-                tool = _text(span, "gen_ai.tool.name") or span.name.removeprefix("execute_tool ").strip()
+                tool = (
+                    _text(span, "gen_ai.tool.name")
+                    or span.name.removeprefix("execute_tool ").strip()
+                )
                 system = _text(span, "agentaudit.system") or _text(span, "server.address")
                 common = {"tool": tool or None, "system": system}
                 selected = self.event(span, "tool_selected", "tool_selected", span.start, **common)
                 # The span's attributes go with tool_invoked only, so they are stored once.
                 selected["attributes"] = {
-                    "otel.trace_id": span.trace_id, "otel.span_id": span.span_id
+                    "otel.trace_id": span.trace_id,
+                    "otel.span_id": span.span_id,
                 }
                 events.append(selected)
-                events.append(self.event(span, "tool_invoked", "tool_invoked", end,
-                                         outcome=_outcome(span), **common))
+                events.append(
+                    self.event(
+                        span, "tool_invoked", "tool_invoked", end, outcome=_outcome(span), **common
+                    )
+                )
             elif operation in MODEL_OPERATIONS or operation == "invoke_agent":
                 provider = _text(span, "gen_ai.provider.name") or _text(span, "gen_ai.system")
                 if operation == "invoke_agent":
@@ -279,10 +304,18 @@ class _TraceMapper:
                 else:
                     tool = f"gen_ai.{operation}"
                 model = _text(span, "gen_ai.request.model") or _text(span, "gen_ai.response.model")
-                events.append(self.event(
-                    span, "tool_invoked", "tool_invoked", end, outcome=_outcome(span), tool=tool,
-                    system=provider, action="execute",
-                ))
+                events.append(
+                    self.event(
+                        span,
+                        "tool_invoked",
+                        "tool_invoked",
+                        end,
+                        outcome=_outcome(span),
+                        tool=tool,
+                        system=provider,
+                        action="execute",
+                    )
+                )
                 if model and not events[-1].get("resource"):
                     events[-1]["resource"] = model
             else:
@@ -302,8 +335,14 @@ class _TraceMapper:
 
     @staticmethod
     def _initiator(span: Span) -> str | None:
-        return next((_text(span, key) for key in ("agentaudit.initiated_by", *USER_ATTRIBUTES)
-                     if _text(span, key)), None)
+        return next(
+            (
+                _text(span, key)
+                for key in ("agentaudit.initiated_by", *USER_ATTRIBUTES)
+                if _text(span, key)
+            ),
+            None,
+        )
 
 
 def otel_events(
@@ -314,7 +353,7 @@ def otel_events(
 ) -> Iterator[dict[str, Any]]:
     """Map OTLP JSON trace documents (ExportTraceServiceRequest objects) to contract events.
 
-    `documents` holds decoded JSON documents and `Rejected` values from a reader. A span
+    `documents` contains decoded JSON documents and `Rejected` values from a reader. A span
     that lacks ids, a start time or any agent id is passed to `on_reject` with the reason.
     """
     stats = stats if stats is not None else OtelStats()
@@ -328,14 +367,24 @@ def otel_events(
         if isinstance(document, dict) and "_origin" in document:
             origin = str(document["_origin"])
         if not isinstance(document, dict) or "resourceSpans" not in document:
-            _reject(Rejected(raw_bytes(document), "not an OTLP JSON trace document: no resourceSpans", origin), stats, on_reject)
+            _reject(
+                Rejected(
+                    raw_bytes(document), "not an OTLP JSON trace document: no resourceSpans", origin
+                ),
+                stats,
+                on_reject,
+            )
             continue
         for position, (raw, resource, scope) in enumerate(iter_raw_spans(document)):
             stats.spans_read += 1
             try:
                 span = decode_span(raw, resource, scope)
-            except InvalidSpan as exc:
-                _reject(Rejected(raw_bytes(raw), str(exc), f"{origin} span {position}"), stats, on_reject)
+            except (InvalidSpan, TypeError, AttributeError, ValueError) as exc:
+                _reject(
+                    Rejected(raw_bytes(raw), str(exc), f"{origin} span {position}"),
+                    stats,
+                    on_reject,
+                )
                 continue
             traces[span.trace_id].append(span)
 
@@ -358,8 +407,12 @@ def otel_events(
         yield {key: value for key, value in event.items() if value is not None}
     log.info(
         "otel: read %d documents, %d spans: mapped %d, skipped %d, rejected %d; %d events",
-        stats.records_read, stats.spans_read, stats.spans_mapped, stats.spans_skipped,
-        stats.rejected, stats.events,
+        stats.records_read,
+        stats.spans_read,
+        stats.spans_mapped,
+        stats.spans_skipped,
+        stats.rejected,
+        stats.events,
     )
 
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# OTLP status codes: the JSON mapping may write the enum as a number or by name.
+from pipelines.sources.common import as_object
+
+# OTLP status code ERROR: the JSON mapping may write the enum as a number or by name.
 STATUS_ERROR = {2, "2", "STATUS_CODE_ERROR"}
-STATUS_OK = {1, "1", "STATUS_CODE_OK"}
 
 
 class InvalidSpan(ValueError):
-    """A span that lacks what any mapping needs (ids, start time); the message says which."""
+    """A span without what any mapping needs (ids, start time); the message names the part."""
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Span:
 
     @property
     def is_error(self) -> bool:
-        return self.status_code in STATUS_ERROR
+        return isinstance(self.status_code, int | str) and self.status_code in STATUS_ERROR
 
     def get(self, key: str) -> Any:
         """Return a span attribute, else the resource attribute of that name."""
@@ -66,9 +67,10 @@ def any_value(value: Any) -> Any:
     if "doubleValue" in value:
         return value["doubleValue"]
     if "arrayValue" in value:
-        return [any_value(item) for item in (value["arrayValue"] or {}).get("values") or []]
+        items = as_object(value["arrayValue"]).get("values")
+        return [any_value(item) for item in items] if isinstance(items, list) else []
     if "kvlistValue" in value:
-        return key_values((value["kvlistValue"] or {}).get("values"))
+        return key_values(as_object(value["kvlistValue"]).get("values"))
     if "bytesValue" in value:
         try:
             return base64.b64decode(value["bytesValue"]).hex()
@@ -80,7 +82,7 @@ def any_value(value: Any) -> Any:
 def key_values(items: Any) -> dict[str, Any]:
     """Decode a list of OTLP KeyValue objects to a dict; entries without a key are skipped."""
     result: dict[str, Any] = {}
-    for item in items or []:
+    for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and isinstance(item.get("key"), str):
             result[item["key"]] = any_value(item.get("value"))
     return result
@@ -113,7 +115,7 @@ def decode_span(raw: Any, resource: dict[str, Any], scope: dict[str, Any]) -> Sp
     start = nanos_to_datetime(raw.get("startTimeUnixNano"))
     if start is None:
         raise InvalidSpan(f"span {span_id} has no valid startTimeUnixNano")
-    status = raw.get("status") or {}
+    status = as_object(raw.get("status"))
     return Span(
         trace_id=trace_id,
         span_id=span_id,
@@ -129,7 +131,7 @@ def decode_span(raw: Any, resource: dict[str, Any], scope: dict[str, Any]) -> Sp
         status_message=status.get("message"),
         events=[
             {"name": item.get("name"), "attributes": key_values(item.get("attributes"))}
-            for item in raw.get("events") or []
+            for item in (raw.get("events") if isinstance(raw.get("events"), list) else [])
             if isinstance(item, dict)
         ],
     )
@@ -139,18 +141,24 @@ def iter_raw_spans(document: Any) -> Iterator[tuple[Any, dict[str, Any], dict[st
     """Yield (raw span, resource attributes, scope) from an ExportTraceServiceRequest object."""
     if not isinstance(document, dict):
         return
-    for resource_spans in document.get("resourceSpans") or []:
+    for resource_spans in _list(document.get("resourceSpans")):
         if not isinstance(resource_spans, dict):
             continue
-        resource = key_values((resource_spans.get("resource") or {}).get("attributes"))
+        resource = key_values(as_object(resource_spans.get("resource")).get("attributes"))
         # scopeSpans since OTLP 0.19; instrumentationLibrarySpans in older exporters.
         scopes = resource_spans.get("scopeSpans") or resource_spans.get(
             "instrumentationLibrarySpans"
         )
-        for scope_spans in scopes or []:
+        for scope_spans in _list(scopes):
             if not isinstance(scope_spans, dict):
                 continue
-            scope_raw = scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}
+            scope_raw = as_object(
+                scope_spans.get("scope") or scope_spans.get("instrumentationLibrary")
+            )
             scope = {"name": scope_raw.get("name"), "version": scope_raw.get("version")}
-            for span in scope_spans.get("spans") or []:
+            for span in _list(scope_spans.get("spans")):
                 yield span, resource, scope
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

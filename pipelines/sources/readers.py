@@ -43,7 +43,10 @@ def iter_json_values(path: Path) -> Iterator[tuple[str, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        yield f"{path}", Rejected(data[:4096], f"file is not valid UTF-8 at byte {exc.start}", str(path))
+        yield (
+            f"{path}",
+            Rejected(data[:4096], f"file is not valid UTF-8 at byte {exc.start}", str(path)),
+        )
         return
     if not text.strip():
         log.warning("empty input file %s", path)
@@ -60,6 +63,9 @@ def iter_json_values(path: Path) -> Iterator[tuple[str, Any]]:
         try:
             yield origin, json.loads(line)
         except json.JSONDecodeError as exc:
-            yield origin, Rejected(
-                line.encode("utf-8"), f"invalid JSON: {exc.msg} at column {exc.colno}", origin
+            yield (
+                origin,
+                Rejected(
+                    line.encode("utf-8"), f"invalid JSON: {exc.msg} at column {exc.colno}", origin
+                ),
             )

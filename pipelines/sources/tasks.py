@@ -30,7 +30,7 @@ _SPEC_FIELDS = (
 
 @dataclass
 class TaskSpec:
-    """What the mapper knows about one derived task."""
+    """Facts a source mapper has about one derived task."""
 
     task_id: str
     agent_id: str
@@ -41,7 +41,7 @@ class TaskSpec:
     on_behalf_of: str | None = None
     source: str | None = None
     tenant: str | None = None
-    # When the task started, if the source says so (e.g. the credential issue time).
+    # When the task started, if the source records it (e.g. the credential issue time).
     started_at: datetime | None = None
     # A task with no completion evidence stays open: no task_completed is synthesized.
     open: bool = False
@@ -65,7 +65,9 @@ def _derived_event(spec: TaskSpec, event_type: str, moment: datetime) -> dict[st
     return event
 
 
-def add_task_events(events: list[dict[str, Any]], specs: dict[str, TaskSpec]) -> list[dict[str, Any]]:
+def add_task_events(
+    events: list[dict[str, Any]], specs: dict[str, TaskSpec]
+) -> list[dict[str, Any]]:
     """Return the events with synthesized task boundaries, steps and parents, in time order.
 
     Events without a task_id pass through unchanged. A task whose spec is missing gets no

@@ -62,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class RecordingHttpServer:
-    """Records every POST; `script` holds actions for the next requests, then all succeed.
+    """Records every POST; `script` contains actions for the next requests, then all succeed.
 
     Actions: ("ok",), ("status", code), ("slow", seconds) and ("drop",). A request
     counts as accepted only when it was answered with success. `reject` is an optional

@@ -1,9 +1,10 @@
 """The attributes OCSF 1.3 requires of a Detection Finding (class 2004), with their types.
 
 Required at the top level: activity_id, category_uid, class_uid, type_uid, severity_id,
-time, metadata and finding_info. metadata requires product and version; the product
-object needs a name (newer schemas) or a vendor_name (earlier 1.x); finding_info requires
-uid, and title was required before it became recommended, so both are checked.
+time, metadata and finding_info. metadata requires product and version. The product
+object needs a name in newer schemas and a vendor_name in earlier 1.x ones, so both are
+checked. finding_info requires uid, and title was required before it became recommended,
+so both are checked too.
 """
 
 from __future__ import annotations

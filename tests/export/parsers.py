@@ -122,9 +122,6 @@ def parse_cef(line: str) -> tuple[list[str], dict[str, str]]:
     return header, _parse_cef_extension(line[position:])
 
 
-_CEF_KEY = re.compile(r"[A-Za-z0-9_]+$")
-
-
 def _parse_cef_extension(text: str) -> dict[str, str]:
     if "\n" in text or "\r" in text:
         raise ValueError("raw line break inside a CEF extension")
@@ -140,13 +137,17 @@ def _parse_cef_extension(text: str) -> dict[str, str]:
         position += 1
     pairs: list[tuple[str, int, int]] = []
     for equals in separators:
-        key_match = _CEF_KEY.search(text, 0, equals)
-        if key_match is None:
+        key_start = equals
+        while key_start > 0 and (
+            text[key_start - 1].isascii()
+            and (text[key_start - 1].isalnum() or text[key_start - 1] == "_")
+        ):
+            key_start -= 1
+        if key_start == equals:
             raise ValueError(f"'=' at {equals} not preceded by a key")
-        key_start = key_match.start()
         if key_start > 0 and text[key_start - 1] != " ":
-            raise ValueError(f"key {key_match.group()} not preceded by a space")
-        pairs.append((key_match.group(), key_start, equals))
+            raise ValueError(f"key {text[key_start:equals]} not preceded by a space")
+        pairs.append((text[key_start:equals], key_start, equals))
     fields: dict[str, str] = {}
     for index, (key, _, equals) in enumerate(pairs):
         end = pairs[index + 1][1] - 1 if index + 1 < len(pairs) else len(text)

@@ -1,10 +1,10 @@
 """Property tests: hostile strings in every alert field never inject a field or a record.
 
-Each sink's output is parsed back with an independent parser. For every alert there must
-be exactly one record, the same set of fields, and each value must come back as it went
-in, or as the format's documented replacement where the format cannot carry a character
-(line breaks in a CEF header; the delimiter, line breaks and control characters in LEEF;
-control characters other than line breaks in CEF).
+Each sink's output is parsed back with an independent parser. Every alert must give
+exactly one record with the same set of fields. Each value must come back as it went in,
+or as the format's documented replacement where the format cannot carry a character.
+The replacements cover line breaks in a CEF header, control characters other than line
+breaks anywhere in CEF, and the delimiter, line breaks and control characters in LEEF.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def test_cef_values_round_trip(alert, is_update):
 
     header, extension = parse_cef(line)
 
-    assert "\n" not in line and "\r" not in line
+    assert "\n" not in line
+    assert "\r" not in line
     header_expected = controls_to(alert.rule_id.replace("\r", " ").replace("\n", " "), "\ufffd")
     assert header[4] == header_expected
     assert header[5] == controls_to(

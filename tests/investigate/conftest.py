@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,18 +16,35 @@ from click.testing import CliRunner
 
 from detections.runner import run_detections
 from pipelines.cli.main import cli
-from tests.helpers.lake import warehouse_from_events
-from tests.investigate.scenario import fleet_events
+from tests.helpers.lake import warehouse_from_events, write_lake
+from tests.investigate.scenario import DAY_ONE, DAY_TWO, fleet_events
+from transforms.identity import build_identity_model
+from transforms.load import load_lake
 
 AGENTAUDIT = Path(sys.executable).with_name("agentaudit")
+DETECTED_DAY_ONE = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+DETECTED_DAY_TWO = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+NO_CONFIG = {"thresholds": {}, "suppressions": [], "boundaries": {}}
 
 
 def build_fleet_warehouse(data_dir: Path, *, detect: bool = True) -> Path:
-    """Build data_dir/warehouse.duckdb from the scenario fleet and close it; return its path."""
-    con = warehouse_from_events(fleet_events(), data_dir)
+    """Build data_dir/warehouse.duckdb from the scenario fleet in two daily loads; close it.
+
+    Day one's events are loaded and detected at DETECTED_DAY_ONE, then day two's at
+    DETECTED_DAY_TWO, so alerts have first_detected_at on two days. Returns the path.
+    """
+    events = fleet_events()
+    day_one = [event for event in events if event["event_time"].date() == DAY_ONE.date()]
+    day_two = [event for event in events if event["event_time"].date() == DAY_TWO.date()]
+    con = warehouse_from_events(day_one, data_dir)
     try:
         if detect:
-            run_detections(con, thresholds={}, suppressions=[], boundaries={})
+            run_detections(con, **NO_CONFIG, now=DETECTED_DAY_ONE)
+        write_lake(day_two, data_dir / "lake" / "decisions", file_name="part-1.parquet")
+        load_lake(con, data_dir / "lake" / "decisions")
+        build_identity_model(con)
+        if detect:
+            run_detections(con, **NO_CONFIG, now=DETECTED_DAY_TWO)
     finally:
         con.close()
     return data_dir / "warehouse.duckdb"

@@ -17,6 +17,9 @@ import pytest
 from pipelines.warehouse import connect_writer
 from tests.investigate.conftest import AGENTAUDIT, build_fleet_warehouse, run_agentaudit
 
+# A hung process fails the test instead of the whole run.
+pytestmark = pytest.mark.timeout(300)
+
 HOLD_WRITER = """
 import sys
 from pathlib import Path

@@ -72,7 +72,7 @@ def test_broker_restart_mid_ingest(tmp_path, topic_name, private_broker):
     worker = start_worker(data_dir, config, log_path, bootstrap=bootstrap)
     try:
         _wait(lambda: " flush " in log_path.read_text(), "a first flush", worker)
-        assert broker.stop(instance)
+        assert broker.stop(instance, kill=True)  # an unclean stop, as in a crash
         time.sleep(3)  # the outage: the worker polls a dead broker meanwhile
         broker.start(instance)
         _wait(lambda: _distinct_events(settings) == 40_000, "40000 events after restart", worker)

@@ -16,7 +16,7 @@ from pipelines.sources.cloudtrail import cloudtrail_events, map_record
 from pipelines.sources.cloudtrail_effects import parse_aws_time
 from pipelines.sources.cloudtrail_vocabulary import action_for, iam_scope, outcome_for
 from pipelines.sources.common import MAX_ATTRIBUTE_BYTES, Rejected
-from tests.sources.samples import ADMIN_USER
+from tests.sources.samples import ADMIN_USER, FEDERATION
 from transforms.contract import normalize_event
 
 IAM_USER = {
@@ -64,11 +64,16 @@ def _primary(events):
         ("not a record", "record is a JSON str, expected an object"),
         ([1, 2], "record is a JSON list, expected an object"),
         ({"eventName": "ListUsers"}, "not a CloudTrail record: eventSource or eventName missing"),
-        (_record(eventTime=None), "no eventTime or @timestamp"),
+        (_record(eventTime=None), "missing eventTime and @timestamp"),
         (_record(eventTime="yesterday"), "event time 'yesterday' is not an ISO-8601 timestamp"),
-        (_record(userIdentity=None), "userIdentity missing or names no caller, so no agent can be given"),
-        (_record(userIdentity={"type": "AWSService"}),
-         "userIdentity missing or names no caller, so no agent can be given"),
+        (
+            _record(userIdentity=None),
+            "userIdentity missing or names no caller, so no agent can be given",
+        ),
+        (
+            _record(userIdentity={"type": "AWSService"}),
+            "userIdentity missing or names no caller, so no agent can be given",
+        ),
     ],
     ids=["string", "list", "no-source", "null-time", "bad-time", "null-identity", "no-service"],
 )
@@ -96,8 +101,14 @@ def test_bad_record_does_not_stop_batch():
 
 
 def test_null_fields_still_map():
-    record = _record(requestParameters=None, responseElements=None, userAgent=None,
-                     sourceIPAddress=None, readOnly=None, resources=None)
+    record = _record(
+        requestParameters=None,
+        responseElements=None,
+        userAgent=None,
+        sourceIPAddress=None,
+        readOnly=None,
+        resources=None,
+    )
     event = _primary(_map(record)[0])
     assert event["action"] == "read"
     assert "resource" not in event
@@ -119,10 +130,13 @@ def test_duplicate_event_id_mapped_once():
 
 
 def test_huge_request_parameters_truncated():
-    policy = json.dumps({"Statement": [{"Effect": "Allow", "Action": f"s3:Get{i}"}
-                                       for i in range(3000)]})
-    record = _record(eventName="PutUserPolicy", requestParameters={
-        "userName": "bot", "policyName": "big", "policyDocument": policy})
+    policy = json.dumps(
+        {"Statement": [{"Effect": "Allow", "Action": f"s3:Get{i}"} for i in range(3000)]}
+    )
+    record = _record(
+        eventName="PutUserPolicy",
+        requestParameters={"userName": "bot", "policyName": "big", "policyDocument": policy},
+    )
     events, _ = _map(record)
     call = _primary(events)
     summary = call["attributes"]["requestParameters"]
@@ -140,16 +154,41 @@ def test_huge_request_parameters_truncated():
 @pytest.mark.parametrize(
     ("name", "request_parameters", "event_type", "principal", "scope"),
     [
-        ("DetachRolePolicy", {"roleName": "ci", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
-         "grant_removed", "arn:aws:iam::229654561268:role/ci", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
-        ("PutRolePolicy", {"roleName": "ci", "policyName": "deploy", "policyDocument": "{}"},
-         "grant_added", "arn:aws:iam::229654561268:role/ci", "inline:deploy"),
-        ("DeleteUserPolicy", {"userName": "bot", "policyName": "deploy"},
-         "grant_removed", "arn:aws:iam::229654561268:user/bot", "inline:deploy"),
-        ("AttachGroupPolicy", {"groupName": "ops", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"},
-         "grant_added", "arn:aws:iam::229654561268:group/ops", "arn:aws:iam::aws:policy/PowerUserAccess"),
-        ("AddUserToGroup", {"userName": "bot", "groupName": "admins"},
-         "grant_added", "arn:aws:iam::229654561268:user/bot", "arn:aws:iam::229654561268:group/admins"),
+        (
+            "DetachRolePolicy",
+            {"roleName": "ci", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+            "grant_removed",
+            "arn:aws:iam::229654561268:role/ci",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        ),
+        (
+            "PutRolePolicy",
+            {"roleName": "ci", "policyName": "deploy", "policyDocument": "{}"},
+            "grant_added",
+            "arn:aws:iam::229654561268:role/ci",
+            "inline:deploy",
+        ),
+        (
+            "DeleteUserPolicy",
+            {"userName": "bot", "policyName": "deploy"},
+            "grant_removed",
+            "arn:aws:iam::229654561268:user/bot",
+            "inline:deploy",
+        ),
+        (
+            "AttachGroupPolicy",
+            {"groupName": "ops", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"},
+            "grant_added",
+            "arn:aws:iam::229654561268:group/ops",
+            "arn:aws:iam::aws:policy/PowerUserAccess",
+        ),
+        (
+            "AddUserToGroup",
+            {"userName": "bot", "groupName": "admins"},
+            "grant_added",
+            "arn:aws:iam::229654561268:user/bot",
+            "arn:aws:iam::229654561268:group/admins",
+        ),
     ],
 )
 def test_iam_grant_changes(name, request_parameters, event_type, principal, scope):
@@ -162,16 +201,21 @@ def test_iam_grant_changes(name, request_parameters, event_type, principal, scop
 
 
 def test_failed_iam_change_has_no_effect():
-    record = _record(eventName="AttachUserPolicy", errorCode="AccessDenied",
-                     requestParameters={"userName": "bot", "policyArn": "arn:aws:iam::aws:policy/X"})
+    record = _record(
+        eventName="AttachUserPolicy",
+        errorCode="AccessDenied",
+        requestParameters={"userName": "bot", "policyArn": "arn:aws:iam::aws:policy/X"},
+    )
     events, _ = _map(record)
     assert [e["event_type"] for e in events] == ["task_started", "tool_invoked", "task_completed"]
     assert _primary(events)["outcome"] == "denied"
 
 
 def test_delete_access_key_revokes():
-    record = _record(eventName="DeleteAccessKey",
-                     requestParameters={"userName": "bot", "accessKeyId": "AKIAXAFZN8JEPF6L682H"})
+    record = _record(
+        eventName="DeleteAccessKey",
+        requestParameters={"userName": "bot", "accessKeyId": "AKIAXAFZN8JEPF6L682H"},
+    )
     events, _ = _map(record)
     revoked = next(e for e in events if e["event_type"] == "credential_revoked")
     assert revoked["credential_id"] == "AKIAXAFZN8JEPF6L682H"
@@ -183,8 +227,14 @@ def test_delete_access_key_revokes():
 
 @pytest.mark.parametrize(("status", "revoked"), [("Inactive", True), ("Active", False)])
 def test_update_access_key_revokes_only_inactive(status, revoked):
-    record = _record(eventName="UpdateAccessKey", requestParameters={
-        "userName": "bot", "accessKeyId": "AKIAXAFZN8JEPF6L682H", "status": status})
+    record = _record(
+        eventName="UpdateAccessKey",
+        requestParameters={
+            "userName": "bot",
+            "accessKeyId": "AKIAXAFZN8JEPF6L682H",
+            "status": status,
+        },
+    )
     events, _ = _map(record)
     assert any(e["event_type"] == "credential_revoked" for e in events) is revoked
 
@@ -203,14 +253,22 @@ def _web_identity_record(subject, provider):
     return _record(
         eventSource="sts.amazonaws.com",
         eventName="AssumeRoleWithWebIdentity",
-        userIdentity={"type": "WebIdentityUser", "principalId": f"{provider}:aud:{subject}",
-                      "userName": subject, "identityProvider": provider},
-        requestParameters={"roleArn": "arn:aws:iam::229654561268:role/app",
-                           "roleSessionName": "s1"},
+        userIdentity={
+            "type": "WebIdentityUser",
+            "principalId": f"{provider}:aud:{subject}",
+            "userName": subject,
+            "identityProvider": provider,
+        },
+        requestParameters={
+            "roleArn": "arn:aws:iam::229654561268:role/app",
+            "roleSessionName": "s1",
+        },
         responseElements={
-            "credentials": {"accessKeyId": "ASIAQWERTYUIOPASDFGH",
-                            "expiration": "Aug 1, 2024, 2:33:28 PM",
-                            "sessionToken": "IQoJ" + "a" * 120},
+            "credentials": {
+                "accessKeyId": "ASIAQWERTYUIOPASDFGH",
+                "expiration": "Aug 1, 2024, 2:33:28 PM",
+                "sessionToken": "IQoJ" + "a" * 120,
+            },
             "subjectFromWebIdentityToken": subject,
             "provider": provider,
             "assumedRoleUser": {"arn": "arn:aws:sts::229654561268:assumed-role/app/s1"},
@@ -232,8 +290,9 @@ def test_web_identity_of_person_is_delegated():
 
 
 def test_web_identity_of_kubernetes_pod_is_workload():
-    record = _web_identity_record("system:serviceaccount:ci:runner",
-                                  "oidc.eks.us-east-1.amazonaws.com/id/ABC")
+    record = _web_identity_record(
+        "system:serviceaccount:ci:runner", "oidc.eks.us-east-1.amazonaws.com/id/ABC"
+    )
     issued = next(e for e in _map(record)[0] if e["event_type"] == "credential_issued")
     assert issued["principal_type"] == "workload"
     assert issued["auth_method"] == "workload_identity"
@@ -242,15 +301,25 @@ def test_web_identity_of_kubernetes_pod_is_workload():
 
 def test_saml_session_is_delegated_to_subject():
     record = _record(
-        eventSource="sts.amazonaws.com", eventName="AssumeRoleWithSAML",
-        userIdentity={"type": "SAMLUser", "principalId": "x:bob", "userName": "bob@example.com",
-                      "identityProvider": "arn:aws:iam::229654561268:saml-provider/okta"},
+        eventSource="sts.amazonaws.com",
+        eventName="AssumeRoleWithSAML",
+        userIdentity={
+            "type": "SAMLUser",
+            "principalId": "x:bob",
+            "userName": "bob@example.com",
+            "identityProvider": "arn:aws:iam::229654561268:saml-provider/okta",
+        },
         requestParameters={"roleArn": "arn:aws:iam::229654561268:role/admin"},
-        responseElements={"credentials": {"accessKeyId": "ASIAZXCVBNMASDFGHJKL",
-                                          "expiration": "2024-08-01T14:33:28Z"},
-                          "subject": "bob@example.com",
-                          "assumedRoleUser": {
-                              "arn": "arn:aws:sts::229654561268:assumed-role/admin/bob@example.com"}},
+        responseElements={
+            "credentials": {
+                "accessKeyId": "ASIAZXCVBNMASDFGHJKL",
+                "expiration": "2024-08-01T14:33:28Z",
+            },
+            "subject": "bob@example.com",
+            "assumedRoleUser": {
+                "arn": "arn:aws:sts::229654561268:assumed-role/admin/bob@example.com"
+            },
+        },
     )
     issued = next(e for e in _map(record)[0] if e["event_type"] == "credential_issued")
     assert issued["principal_type"] == "delegated_user"
@@ -261,12 +330,19 @@ def test_saml_session_is_delegated_to_subject():
 
 def test_source_identity_makes_session_delegated():
     identity = {
-        "type": "AssumedRole", "arn": "arn:aws:sts::229654561268:assumed-role/deploy/ci-42",
-        "accessKeyId": "ASIAPOIUYTREWQLKJHGF", "principalId": "AROA:ci-42",
-        "sessionContext": {"sourceIdentity": "carol@example.com",
-                           "sessionIssuer": {"arn": "arn:aws:iam::229654561268:role/deploy",
-                                             "userName": "deploy", "type": "Role"},
-                           "attributes": {"creationDate": "2024-08-01T13:00:00Z"}},
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::229654561268:assumed-role/deploy/ci-42",
+        "accessKeyId": "ASIAPOIUYTREWQLKJHGF",
+        "principalId": "AROA:ci-42",
+        "sessionContext": {
+            "sourceIdentity": "carol@example.com",
+            "sessionIssuer": {
+                "arn": "arn:aws:iam::229654561268:role/deploy",
+                "userName": "deploy",
+                "type": "Role",
+            },
+            "attributes": {"creationDate": "2024-08-01T13:00:00Z"},
+        },
     }
     event = _primary(_map(_record(userIdentity=identity))[0])
     assert event["principal_type"] == "delegated_user"
@@ -314,12 +390,18 @@ def test_parse_aws_time(text, expected):
 @pytest.mark.parametrize(
     ("name", "read_only", "action"),
     [
-        ("GetObject", None, "read"), ("DescribeInstances", True, "read"),
-        ("PutUserPolicy", False, "write"), ("AttachRolePolicy", False, "write"),
-        ("DeleteAccessKey", False, "delete"), ("DetachUserPolicy", False, "delete"),
-        ("InvokeModel", True, "execute"), ("SendCommand", False, "execute"),
-        ("AssumeRole", True, "admin"), ("ExportSnapshot", False, "export"),
-        ("ConsoleLogin", None, None), ("FrobnicateWidget", True, "read"),
+        ("GetObject", None, "read"),
+        ("DescribeInstances", True, "read"),
+        ("PutUserPolicy", False, "write"),
+        ("AttachRolePolicy", False, "write"),
+        ("DeleteAccessKey", False, "delete"),
+        ("DetachUserPolicy", False, "delete"),
+        ("InvokeModel", True, "execute"),
+        ("SendCommand", False, "execute"),
+        ("AssumeRole", True, "admin"),
+        ("ExportSnapshot", False, "export"),
+        ("ConsoleLogin", None, None),
+        ("FrobnicateWidget", True, "read"),
         ("FrobnicateWidget", False, "write"),
     ],
 )
@@ -329,9 +411,15 @@ def test_action_from_verb(name, read_only, action):
 
 @pytest.mark.parametrize(
     ("code", "outcome"),
-    [(None, "success"), ("AccessDenied", "denied"), ("Client.UnauthorizedOperation", "denied"),
-     ("AccessDeniedException", "denied"), ("ExpiredToken", "denied"),
-     ("NoSuchEntity", "failure"), ("ThrottlingException", "failure")],
+    [
+        (None, "success"),
+        ("AccessDenied", "denied"),
+        ("Client.UnauthorizedOperation", "denied"),
+        ("AccessDeniedException", "denied"),
+        ("ExpiredToken", "denied"),
+        ("NoSuchEntity", "failure"),
+        ("ThrottlingException", "failure"),
+    ],
 )
 def test_outcome_from_error_code(code, outcome):
     assert outcome_for(code) == outcome
@@ -339,11 +427,93 @@ def test_outcome_from_error_code(code, outcome):
 
 @pytest.mark.parametrize(
     ("source", "name", "scope"),
-    [("s3.amazonaws.com", "ListObjects", "s3:ListBucket"),
-     ("monitoring.amazonaws.com", "DescribeAlarms", "cloudwatch:DescribeAlarms"),
-     ("lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2",
-      "lambda:UpdateFunctionConfiguration"),
-     ("iam.amazonaws.com", "CreateAccessKey", "iam:CreateAccessKey")],
+    [
+        ("s3.amazonaws.com", "ListObjects", "s3:ListBucket"),
+        ("monitoring.amazonaws.com", "DescribeAlarms", "cloudwatch:DescribeAlarms"),
+        (
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            "lambda:UpdateFunctionConfiguration",
+        ),
+        ("iam.amazonaws.com", "CreateAccessKey", "iam:CreateAccessKey"),
+    ],
 )
 def test_iam_scope_names(source, name, scope):
     assert iam_scope(source, name) == scope
+
+
+@pytest.mark.parametrize(
+    ("provider", "claims", "principal_type", "on_behalf_of"),
+    [
+        (
+            "arn:aws:iam::229654561268:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC",
+            {},
+            "workload",
+            None,
+        ),
+        (
+            "accounts.google.com",
+            {"accounts.google.com:sub": "1122334455"},
+            "delegated_user",
+            "1122334455",
+        ),
+    ],
+    ids=["eks-pod", "google-user"],
+)
+def test_web_identity_session_calls(provider, claims, principal_type, on_behalf_of):
+    identity = {
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::229654561268:assumed-role/app/s1",
+        "accessKeyId": "ASIAPOIUYTREWQLKJHGF",
+        "principalId": "AROA:s1",
+        "sessionContext": {
+            "webIdFederationData": {"federatedProvider": provider, "attributes": claims},
+            "sessionIssuer": {
+                "arn": "arn:aws:iam::229654561268:role/app",
+                "userName": "app",
+                "type": "Role",
+            },
+        },
+    }
+    event = _primary(_map(_record(userIdentity=identity))[0])
+    assert event["principal_type"] == principal_type
+    assert event.get("on_behalf_of") == on_behalf_of
+    assert event["agent_id"] == "app/s1"
+
+
+def _field_paths(record):
+    for key, value in record.items():
+        yield (key,)
+        if isinstance(value, dict):
+            for inner in value:
+                yield (key, inner)
+
+
+def test_odd_field_types_never_crash():
+    records = json.loads(ADMIN_USER.read_text()) + json.loads(FEDERATION.read_text())
+    for record in records:
+        for path in _field_paths(record):
+            for odd in (None, 7, "x", [], {}, [None]):
+                changed = copy.deepcopy(record)
+                target = changed
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = odd
+                rejected: list[Rejected] = []
+                events = list(cloudtrail_events([changed], on_reject=rejected.append))
+                assert len(events) + len(rejected) >= 1, (path, odd)
+                assert not any(r.reason.startswith("mapping failed") for r in rejected), (path, odd)
+
+
+def test_unexpected_mapping_error_quarantines_record(monkeypatch):
+    import pipelines.sources.cloudtrail as cloudtrail
+
+    def broken(record):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(cloudtrail, "map_record", broken)
+    events, rejected = _map(_record())
+    assert events == []
+    assert rejected[0].reason == (
+        "mapping failed on an unexpected value: TypeError: unsupported operand"
+    )

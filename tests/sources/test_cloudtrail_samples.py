@@ -27,18 +27,39 @@ from transforms.contract import normalize_event
 
 # (file, records read, then the expected count of each event type).
 EXPECTED_COUNTS = [
-    (PASSWORD_DATA, 34, {"tool_invoked": 34, "credential_issued": 2, "task_started": 3,
-                         "task_completed": 2}),
+    (
+        PASSWORD_DATA,
+        34,
+        {"tool_invoked": 34, "credential_issued": 2, "task_started": 3, "task_completed": 2},
+    ),
     (STEAL_CREDENTIALS, 45, {"tool_invoked": 45, "task_started": 2, "task_completed": 2}),
     (BEDROCK, 15, {"tool_invoked": 15, "task_started": 1, "task_completed": 1}),
-    (ADMIN_USER, 3, {"tool_invoked": 3, "grant_added": 1, "credential_issued": 1,
-                     "task_started": 1, "task_completed": 1}),
-    (BACKDOOR_ROLE, 2, {"tool_invoked": 2, "grant_added": 1, "task_started": 1,
-                        "task_completed": 1}),
-    (FEDERATION, 2, {"tool_invoked": 2, "credential_issued": 1, "task_started": 2,
-                     "task_completed": 2}),
-    (S3_EXFILTRATION, 103, {"tool_invoked": 103, "credential_issued": 5, "task_started": 7,
-                            "task_completed": 3}),
+    (
+        ADMIN_USER,
+        3,
+        {
+            "tool_invoked": 3,
+            "grant_added": 1,
+            "credential_issued": 1,
+            "task_started": 1,
+            "task_completed": 1,
+        },
+    ),
+    (
+        BACKDOOR_ROLE,
+        2,
+        {"tool_invoked": 2, "grant_added": 1, "task_started": 1, "task_completed": 1},
+    ),
+    (
+        FEDERATION,
+        2,
+        {"tool_invoked": 2, "credential_issued": 1, "task_started": 2, "task_completed": 2},
+    ),
+    (
+        S3_EXFILTRATION,
+        103,
+        {"tool_invoked": 103, "credential_issued": 5, "task_started": 7, "task_completed": 3},
+    ),
 ]
 
 
@@ -54,8 +75,9 @@ def test_sample_counts(path, records, types):
     assert len({event["event_id"] for event in events}) == len(events)
 
 
-@pytest.mark.parametrize(("path", "records", "types"), EXPECTED_COUNTS,
-                         ids=[row[0].name for row in EXPECTED_COUNTS])
+@pytest.mark.parametrize(
+    ("path", "records", "types"), EXPECTED_COUNTS, ids=[row[0].name for row in EXPECTED_COUNTS]
+)
 def test_sample_events_meet_contract_without_secrets(path, records, types):
     events, _, _ = map_files(path)
     for event in events:
@@ -152,7 +174,10 @@ def test_federated_user_call_maps_to_delegated_session():
     )
     session = [e for e in events if e["task_id"] == call["task_id"]]
     assert [e["event_type"] for e in session] == [
-        "task_started", "credential_issued", "tool_invoked", "task_completed"
+        "task_started",
+        "credential_issued",
+        "tool_invoked",
+        "task_completed",
     ]
     assert session[0]["attributes"]["derived"] is True
     assert session[0]["event_time"] == "2024-11-30T08:43:17Z"
@@ -214,21 +239,30 @@ def test_logstash_ndjson_time_from_timestamp():
 def test_instance_profile_key_used_off_instance():
     events = map_files(S3_EXFILTRATION)[0]
     issued = next(
-        e for e in events
+        e
+        for e in events
         if e["event_type"] == "credential_issued" and e["credential_id"] == "ASIA5FLZVX4OPVKKVBMX"
     )
     assert issued["initiated_by"] == "service:ec2.amazonaws.com"
     assert issued["credential_expires_at"] == "2020-09-14T07:10:27Z"
     assert issued["agent_id"] == "MordorNginxStack-BankingWAFRole-9S3E0UAE1MM0/i-0317f6c6b66ae9c40"
-    uses = [e for e in events if e["event_type"] == "tool_invoked"
-            and e.get("credential_id") == "ASIA5FLZVX4OPVKKVBMX"]
+    uses = [
+        e
+        for e in events
+        if e["event_type"] == "tool_invoked" and e.get("credential_id") == "ASIA5FLZVX4OPVKKVBMX"
+    ]
     assert len(uses) == 11
     assert {e["task_id"] for e in uses} == {issued["task_id"]}
     assert Counter(e["scopes"][0] for e in uses) == {
-        "s3:ListBucket": 7, "s3:GetObject": 2, "s3:ListBuckets": 2
+        "s3:ListBucket": 7,
+        "s3:GetObject": 2,
+        "s3:ListBuckets": 2,
     }
-    completed = next(e for e in events if e["event_type"] == "task_completed"
-                     and e["task_id"] == issued["task_id"])
+    completed = next(
+        e
+        for e in events
+        if e["event_type"] == "task_completed" and e["task_id"] == issued["task_id"]
+    )
     assert completed["event_time"] == "2020-09-14T01:13:20Z"
 
 

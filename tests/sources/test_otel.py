@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from collections import Counter
@@ -46,7 +47,10 @@ def test_counts(mapped):
     assert len(rejected) == 3
     assert len(events) == 22
     assert Counter(e["task_id"] for e in events) == {
-        SUPPORT: 7, FAILED: 6, NO_AGENT_SPAN: 5, NESTED: 4
+        SUPPORT: 7,
+        FAILED: 6,
+        NO_AGENT_SPAN: 5,
+        NESTED: 4,
     }
 
 
@@ -58,8 +62,13 @@ def test_events_meet_contract(mapped):
 def test_invoke_agent_bounds_task(mapped):
     events = _trace(mapped[0], SUPPORT)
     assert [e["event_type"] for e in events] == [
-        "task_started", "tool_invoked", "tool_selected", "tool_invoked", "tool_selected",
-        "tool_invoked", "task_completed",
+        "task_started",
+        "tool_invoked",
+        "tool_selected",
+        "tool_invoked",
+        "tool_selected",
+        "tool_invoked",
+        "task_completed",
     ]
     started, completed = events[0], events[-1]
     assert started["event_time"] == "2026-11-30T10:00:00Z"
@@ -109,7 +118,9 @@ def test_delegated_tool_call_fields(mapped):
 
 
 def test_machine_tool_call_fields(mapped):
-    invoked = [e for e in _trace(mapped[0], SUPPORT) if e.get("tool") == "billing.update_invoice"][1]
+    invoked = [e for e in _trace(mapped[0], SUPPORT) if e.get("tool") == "billing.update_invoice"][
+        1
+    ]
     assert invoked["principal_type"] == "service_account"
     assert invoked["principal_id"] == "sa:support_bot-07"
     assert "on_behalf_of" not in invoked
@@ -143,7 +154,11 @@ def test_leaked_bearer_token_redacted(mapped):
 def test_trace_without_agent_span_gets_derived_task(mapped):
     events = _trace(mapped[0], NO_AGENT_SPAN)
     assert [e["event_type"] for e in events] == [
-        "task_started", "tool_invoked", "tool_selected", "tool_invoked", "task_completed"
+        "task_started",
+        "tool_invoked",
+        "tool_selected",
+        "tool_invoked",
+        "task_completed",
     ]
     assert events[0]["attributes"]["derived"] is True
     assert events[-1]["attributes"]["derived"] is True
@@ -157,7 +172,10 @@ def test_trace_without_agent_span_gets_derived_task(mapped):
 def test_nested_agent_is_step_of_caller(mapped):
     events = _trace(mapped[0], NESTED)
     assert [e["event_type"] for e in events] == [
-        "task_started", "tool_selected", "tool_invoked", "tool_invoked"
+        "task_started",
+        "tool_selected",
+        "tool_invoked",
+        "tool_invoked",
     ]
     assert events[0]["agent_id"] == "planner-01"
     assert events[0]["principal_type"] == "delegated_user"
@@ -204,11 +222,45 @@ def test_non_otlp_document_rejected(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [({"stringValue": "a"}, "a"), ({"intValue": "42"}, 42), ({"intValue": 7}, 7),
-     ({"boolValue": True}, True), ({"doubleValue": 0.5}, 0.5),
-     ({"arrayValue": {"values": [{"intValue": "1"}, {"stringValue": "b"}]}}, [1, "b"]),
-     ({"kvlistValue": {"values": [{"key": "k", "value": {"stringValue": "v"}}]}}, {"k": "v"}),
-     ({"bytesValue": "AQI="}, "0102"), ({}, None)],
+    [
+        ({"stringValue": "a"}, "a"),
+        ({"intValue": "42"}, 42),
+        ({"intValue": 7}, 7),
+        ({"boolValue": True}, True),
+        ({"doubleValue": 0.5}, 0.5),
+        ({"arrayValue": {"values": [{"intValue": "1"}, {"stringValue": "b"}]}}, [1, "b"]),
+        ({"kvlistValue": {"values": [{"key": "k", "value": {"stringValue": "v"}}]}}, {"k": "v"}),
+        ({"bytesValue": "AQI="}, "0102"),
+        ({}, None),
+    ],
 )
 def test_any_value_decoding(value, expected):
     assert any_value(value) == expected
+
+
+def _paths(value, prefix=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*prefix, key)
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:2]):
+            yield from _paths(item, (*prefix, index))
+
+
+def test_odd_field_types_never_crash(tmp_path):
+    document = json.loads(OTEL_TRACES.read_text())
+    first_resource = {"resourceSpans": document["resourceSpans"][:1]}
+    first_resource["resourceSpans"][0]["scopeSpans"][0]["spans"] = first_resource["resourceSpans"][
+        0
+    ]["scopeSpans"][0]["spans"][:3]
+    paths = list(_paths(first_resource))
+    assert len(paths) >= 40
+    for path in paths:
+        for odd in (None, 7, "x", [], {}):
+            changed = copy.deepcopy(first_resource)
+            target = changed
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = odd
+            list(otel_events([changed], on_reject=lambda item: None))

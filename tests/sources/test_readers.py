@@ -56,8 +56,13 @@ def test_single_record_object(tmp_path, federation_records):
 
 
 def test_invalid_ndjson_line_rejected(tmp_path, federation_records):
-    lines = [json.dumps(federation_records[0]), "{not json", "", json.dumps(federation_records[1]),
-             "[1, 2]"]
+    lines = [
+        json.dumps(federation_records[0]),
+        "{not json",
+        "",
+        json.dumps(federation_records[1]),
+        "[1, 2]",
+    ]
     path = _write(tmp_path / "broken.ndjson", "\n".join(lines))
     events, stats, rejected = map_files(path)
     assert stats.records_mapped == 2

@@ -1,6 +1,6 @@
-"""access_map answers who can write to a system, from grants and observed use.
+"""access_map lists who can write to a system, from grants and observed use.
 
-Covers the question an IAM reviewer asks most; the column-level behaviour is in the
+Covers the question an IAM reviewer asks most. The column-level behaviour is in the
 golden cases (golden/access_map.yaml).
 """
 
@@ -40,21 +40,35 @@ def con(tmp_path):
     events = [
         # Holds crm.write and writes to the CRM with it.
         event(1, "grant_added", "support_bot-01", scopes=["crm.read", "crm.write"]),
-        event(2, "tool_invoked", "support_bot-01", scopes=["crm.write"], system="crm",
-              action="write", credential_id="key-01"),
+        event(
+            2,
+            "tool_invoked",
+            "support_bot-01",
+            scopes=["crm.write"],
+            system="crm",
+            action="write",
+            credential_id="key-01",
+        ),
         # Holds crm.write but has not used it yet: it still can write.
         event(3, "grant_added", "support_bot-03", scopes=["crm.write"]),
         # Reads the CRM only.
         event(4, "grant_added", "support_bot-02", scopes=["crm.read"]),
-        event(5, "tool_invoked", "support_bot-02", scopes=["crm.read"], system="crm",
-              action="read"),
+        event(
+            5, "tool_invoked", "support_bot-02", scopes=["crm.read"], system="crm", action="read"
+        ),
         # Lost crm.write before the end of the record.
         event(6, "grant_added", "research_assistant-01", scopes=["crm.write"]),
         event(7, "grant_removed", "research_assistant-01", scopes=["crm.write"]),
         # Writes to another system.
         event(8, "grant_added", "dev_assistant-01", scopes=["repo.write"]),
-        event(9, "tool_invoked", "dev_assistant-01", scopes=["repo.write"], system="github",
-              action="write"),
+        event(
+            9,
+            "tool_invoked",
+            "dev_assistant-01",
+            scopes=["repo.write"],
+            system="github",
+            action="write",
+        ),
     ]
     connection = warehouse_from_events(events, tmp_path)
     yield connection

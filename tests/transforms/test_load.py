@@ -58,15 +58,16 @@ def con(tmp_path: Path):
 
 
 def stored_ids(con) -> list[str]:
-    return [row[0] for row in con.execute("SELECT event_id FROM decision_events ORDER BY 1").fetchall()]
+    return [
+        row[0] for row in con.execute("SELECT event_id FROM decision_events ORDER BY 1").fetchall()
+    ]
 
 
 def test_ensure_schema_is_idempotent(con):
     ensure_schema(con)
     ensure_schema(con)
     tables = {
-        row[0]
-        for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     }
     assert {"decision_events", "loaded_files", "load_runs", "event_conflicts"} <= tables
 

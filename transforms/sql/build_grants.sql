@@ -15,16 +15,16 @@ WITH grant_scope_events AS (
     WHERE event_type IN ('grant_added', 'grant_removed')
 ),
 ordered AS (
-    -- Order by event time, not by arrival; at one instant an add sorts before a remove.
+    -- Order by event time, not by arrival. At one instant an add sorts before a remove.
     SELECT
         *,
         lag(event_type) OVER holder AS previous_type
     FROM grant_scope_events
     WINDOW holder AS (PARTITION BY principal_id, scope ORDER BY event_time, event_type, event_id)
 ),
--- An add opens an interval unless one is already open (a repeated add is a restatement);
--- a remove closes the open interval and is ignored when none is open. Opens and closes
--- therefore alternate, so the n-th open pairs with the n-th close.
+-- An add opens an interval unless one is already open, because a repeated add restates the
+-- grant. A remove closes the open interval and is ignored when none is open. Opens and
+-- closes therefore alternate, so the n-th open pairs with the n-th close.
 opens AS (
     SELECT
         *,

@@ -1,8 +1,8 @@
 -- Create access_map: which agent can touch which system, under which scope, identity and credential.
 CREATE OR REPLACE VIEW access_map AS
 WITH scoped_events AS (
-    -- One row per scope an event names; an event that names a system but no scope keeps
-    -- one row with a null scope, so access seen without scope data still shows.
+    -- One row per scope an event names. An event that names no scope keeps one row with a
+    -- null scope, so access seen without scope data still shows.
     SELECT
         coalesce(principal_id, agent_id) AS principal_id,
         agent_id,

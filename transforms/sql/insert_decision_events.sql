@@ -1,4 +1,4 @@
--- Insert the new files' rows except ids already stored and repeats within the batch.
+-- Insert the new files' rows except the copies that find_batch_duplicates marked to skip.
 INSERT INTO decision_events BY NAME
 SELECT * EXCLUDE (file_row_number)
 FROM (
@@ -6,9 +6,6 @@ FROM (
     FROM read_parquet($files, {read_options}, file_row_number = true)
 ) AS incoming
 WHERE NOT EXISTS (
-    SELECT 1 FROM decision_events AS stored WHERE stored.event_id = incoming.event_id
-)
-  AND NOT EXISTS (
     SELECT 1
     FROM batch_duplicates AS duplicate
     WHERE duplicate.filename = incoming.lake_file

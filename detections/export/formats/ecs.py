@@ -29,7 +29,7 @@ def render_bulk_action(alert: Alert, index: str) -> dict[str, Any]:
 
 
 def render_document(alert: Alert, is_update: bool) -> dict[str, Any]:
-    """Map an alert to an ECS document; fields outside ECS live under `agentaudit`."""
+    """Map an alert to an ECS document, with the fields ECS lacks under `agentaudit`."""
     score = SEVERITY_SCORES.get(alert.severity, 47)
     document: dict[str, Any] = {
         "@timestamp": iso_utc(alert.last_detected_at),

@@ -14,7 +14,7 @@ DEFAULT_SOURCE = "agentaudit"
 
 
 def render_hec_event(alert: Alert, is_update: bool, options: Mapping[str, Any]) -> bytes:
-    """Return one HEC event object; events of a batch are concatenated in one request."""
+    """Return one HEC event object. The events of a batch are concatenated in one request."""
     envelope: dict[str, Any] = {
         "time": round(alert.last_detected_at.timestamp(), 3),
         "source": options.get("source", DEFAULT_SOURCE),

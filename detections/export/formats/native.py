@@ -9,7 +9,7 @@ from detections.export.formats.common import action_name, iso_utc
 
 
 def alert_document(alert: Alert, is_update: bool) -> dict[str, Any]:
-    """Map an alert to a JSON object; JSON encoding escapes every value, so no field can leak."""
+    """Map an alert to a JSON object. JSON encoding escapes every value, so none can leak."""
     return {
         "alert_id": alert.alert_id,
         "action": action_name(is_update),

@@ -1,7 +1,7 @@
 """OCSF 1.3 Detection Finding (class_uid 2004, category Findings) as one JSON object per line.
 
-A first delivery is activity Create (1); a changed alert is activity Update (2) with the same
-`finding_info.uid`, so an OCSF consumer folds both into one finding.
+A first delivery is activity Create (1). A changed alert is activity Update (2) with the
+same `finding_info.uid`, so an OCSF consumer folds both into one finding.
 """
 
 from __future__ import annotations

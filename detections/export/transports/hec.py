@@ -19,7 +19,7 @@ CHANNEL_HEADER = "X-Splunk-Request-Channel"
 
 
 class HecTransport:
-    """Sends a batch as one request; with `ack`, waits until Splunk acknowledges indexing."""
+    """Sends a batch as one request and, with `ack`, waits until Splunk reports it indexed."""
 
     def __init__(
         self,
@@ -56,14 +56,14 @@ class HecTransport:
 
     def send(self, records: Sequence[bytes]) -> None:
         body = b"".join(records)
-        answer = post(
+        response_body = post(
             self.base_url + EVENT_PATH,
             body,
             self._headers(),
             timeout=self.timeout,
             ssl_context=self._ssl,
         )
-        reply = _parse_reply(answer)
+        reply = _parse_reply(response_body)
         if reply.get("code", 0) != 0:
             raise PermanentDeliveryError(
                 f"HEC rejected the batch: code {reply.get('code')}: {reply.get('text')}"
@@ -83,8 +83,10 @@ class HecTransport:
         url = f"{self.base_url}{ACK_PATH}?channel={self.channel}"
         body = json.dumps({"acks": [ack_id]}).encode()
         while True:
-            answer = post(url, body, self._headers(), timeout=self.timeout, ssl_context=self._ssl)
-            acks = _parse_reply(answer).get("acks", {})
+            response_body = post(
+                url, body, self._headers(), timeout=self.timeout, ssl_context=self._ssl
+            )
+            acks = _parse_reply(response_body).get("acks", {})
             if acks.get(str(ack_id)) is True:
                 logger.debug("HEC ack %s received on channel %s", ack_id, self.channel)
                 return
@@ -99,13 +101,13 @@ class HecTransport:
         return None
 
 
-def _parse_reply(answer: bytes) -> dict:
+def _parse_reply(body: bytes) -> dict:
     try:
-        reply = json.loads(answer or b"{}")
+        reply = json.loads(body or b"{}")
     except ValueError as exc:
         raise TransientDeliveryError(
-            f"HEC returned a body that is not JSON: {answer[:80]!r}"
+            f"HEC returned a body that is not JSON: {body[:80]!r}"
         ) from exc
     if not isinstance(reply, dict):
-        raise TransientDeliveryError(f"HEC returned unexpected JSON: {answer[:80]!r}")
+        raise TransientDeliveryError(f"HEC returned unexpected JSON: {body[:80]!r}")
     return reply

@@ -31,7 +31,7 @@ def post(
     timeout: float,
     ssl_context: ssl.SSLContext | None = None,
 ) -> bytes:
-    """POST `body` and return the response body of a 2xx answer.
+    """POST `body` and return the body of a 2xx response.
 
     Raises TransientDeliveryError on timeouts, connection errors, 5xx, 408 and 429, and
     PermanentDeliveryError on any other 4xx. Reasons never contain the request headers,

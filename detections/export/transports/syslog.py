@@ -13,7 +13,7 @@ MAX_UDP_PAYLOAD = 65_507
 
 
 class TcpSyslogTransport:
-    """Writes a batch over one TCP connection; a broken connection fails the whole batch."""
+    """Writes a batch over one TCP connection, so a broken connection fails the whole batch."""
 
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self.host = host

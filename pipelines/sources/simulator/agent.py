@@ -47,7 +47,9 @@ class AgentSim:
         self.last_use: dict[tuple[str, str], datetime] = {}
         self.dormant: set[tuple[str, str]] = set()  # never exercised, by an injected case
         self.rare: dict[tuple[str, str], int] = {}  # exercised once, on the given day
-        self.grant_changes: list[tuple[int, list[str], list[str]]] = []  # day, adds, removes
+        self.deferred: dict[tuple[str, str], int] = {}  # first exercised on the given day
+        self.late_core_scope: str | None = None  # a core scope granted only during the period
+        self.grant_changes: list[tuple[int, str]] = []  # (day, "gain", "swap" or "catch_up")
         self.denials_today = 0
         self.machine = Principal(
             agent.machine_principal_id,
@@ -99,11 +101,10 @@ class AgentSim:
             held.pop(scope, None)
 
     def usable_scopes(self, principal_id: str) -> list[str]:
-        """Held scopes that normal work exercises: not dormant and not kept for a rare use."""
+        """Held scopes that normal work exercises: not dormant, rare or waiting for a first use."""
+        set_aside = self.dormant | self.rare.keys() | self.deferred.keys()
         return [
-            scope
-            for scope in self.held.get(principal_id, {})
-            if (principal_id, scope) not in self.dormant and (principal_id, scope) not in self.rare
+            scope for scope in self.held.get(principal_id, {}) if (principal_id, scope) not in set_aside
         ]
 
     def optional_usable(self) -> list[str]:
@@ -114,11 +115,16 @@ class AgentSim:
     def due_scopes(self, day: int) -> list[str]:
         """Scopes of the machine principal that must be exercised on `day`.
 
-        These are the rare scopes scheduled for this day and, on the last day, every held
-        scope whose last use is older than the coverage window.
+        These are the rare scopes scheduled for this day, the deferred scopes whose first
+        use falls on this day (normal work uses them from then on) and, on the last day,
+        every held scope whose last use is older than the coverage window.
         """
         principal_id = self.machine.principal_id
         due = [scope for (pid, scope), when in self.rare.items() if pid == principal_id and when == day]
+        for key, when in list(self.deferred.items()):
+            if when == day:
+                due.append(key[1])
+                del self.deferred[key]
         if day == self.plan.days - 1:
             cutoff = self.plan.end - COVERAGE_WINDOW
             for scope in self.usable_scopes(principal_id):

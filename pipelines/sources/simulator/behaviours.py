@@ -39,7 +39,8 @@ def grant_baseline(sim: AgentSim) -> None:
     moment = sim.plan.history_start - timedelta(days=sim.rng.uniform(1, 30))
     optional = list(sim.profile.optional_scopes)
     held_optional = sim.rng.sample(optional, sim.rng.randint(1, 2))
-    scopes = list(sim.profile.core_scopes) + [s for s in optional if s in held_optional]
+    core = [scope for scope in sim.profile.core_scopes if scope != sim.late_core_scope]
+    scopes = core + [scope for scope in optional if scope in held_optional]
     sim.grant(moment, sim.machine, scopes, reason="agent onboarded")
 
 
@@ -47,6 +48,11 @@ def issue_research_key(sim: AgentSim) -> None:
     """Issue the research API key before the period and plan its rotations every 80 days."""
     issued = sim.plan.start - timedelta(days=sim.rng.uniform(1, 79))
     credential = sim.new_credential("api-key", issued_at=issued, expires_at=issued + KEY_LIFETIME)
+    if sim.noise > 0 and sim.rng.random() < min(1.0, 0.3 * sim.noise):
+        # Some keys are cloud access keys: their id (AKIA...) is an identifier the contract
+        # allows in credential_id, not a secret, so secret_in_event must not alert.
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+        credential.credential_id = "AKIA" + "".join(sim.rng.choice(alphabet) for _ in range(16))
     sim.machine.credential = credential
     sim.emitter.emit(issued, "credential_issued", **sim.machine.fields(), **credential.fields(),
                      scopes=list(sim.profile.core_scopes), initiated_by="user:iam-admin@example.com")
@@ -100,6 +106,21 @@ def support_answer_ticket(sim: AgentSim, day: int, moment: datetime) -> None:
     task.complete()
 
 
+def support_denied_retries(sim: AgentSim, day: int, moment: datetime) -> None:
+    """A user retries a CRM read three times within a few minutes and is denied each time.
+
+    Three denials stay below the burst threshold (five in ten minutes by default).
+    """
+    user = sim.rng.choice(sim.agent.team)
+    task = sim.new_task(moment, day, user, delegated_principal(sim, user, moment))
+    task.start(scopes=DELEGATED_SCOPES)
+    sim.call(task, TOOLS["helpdesk.get_ticket"])
+    for _ in range(3):
+        task.wait(sim.rng.uniform(20, 90))
+        sim.call(task, TOOLS["crm.get_account"], denied=True)
+    task.fail("access denied")
+
+
 def support_sync(sim: AgentSim, day: int, moment: datetime, due: list[str]) -> None:
     """Scheduled CRM sync under the service account; every write is approved first."""
     task = sim.new_task(moment, day, "schedule:crm-sync", sim.machine)
@@ -125,9 +146,15 @@ def support_day(sim: AgentSim, day: int, due: list[str]) -> None:
                      **sim.machine.credential.fields(), scopes=sim.usable_scopes(sim.machine.principal_id),
                      initiated_by="schedule:token-refresh")
     times = sim.task_times(day, sim.rng.randint(5, 10))
+    retry_cluster = sim.noise > 0 and sim.rng.random() < 0.05 * sim.noise
+    if retry_cluster:
+        # The day's three denials all come from one retrying user; no isolated ones on top.
+        sim.denials_today = 2
     for index, moment in enumerate(times):
         if index == 0:
             support_sync(sim, day, moment, due)
+        elif retry_cluster and index == 1:
+            support_denied_retries(sim, day, moment)
         elif sim.rng.random() < 0.12:
             support_sync(sim, day, moment, [])
         else:
@@ -198,6 +225,10 @@ def dev_task(sim: AgentSim, day: int, moment: datetime, due: list[str], *, long:
             sim.call(task, tool_for_scope(DEV_ASSISTANT, scope), denied=True)
             continue
         sim.call(task, tool_for_scope(DEV_ASSISTANT, scope))
+    if long:
+        # Long tasks run at least two hours: builds, test suites, reviews.
+        elapsed = (task.clock - moment).total_seconds()
+        task.wait(max(0.0, 7200 - elapsed) + sim.rng.uniform(0, 1800))
     if sim.rng.random() < FAILURE_RATE:
         task.fail("tests failed")
     else:

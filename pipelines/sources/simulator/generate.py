@@ -10,7 +10,7 @@ from pipelines.sources.simulator.agent import AgentSim
 from pipelines.sources.simulator.behaviours import DAY_BEHAVIOURS, prologue
 from pipelines.sources.simulator.cases import CASES
 from pipelines.sources.simulator.fleet import FleetPlan, plan_fleet
-from pipelines.sources.simulator.noise import apply_grant_changes, plan_noise
+from pipelines.sources.simulator.noise import apply_grant_changes, plan_noise, plan_onboarding
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def generate_events(
             setup = CASES[case_name].setup
             if setup is not None:
                 setup(sim)
+        plan_onboarding(sim)
         prologue(sim)
         plan_noise(sim)
     total = yield from _drain(sims)

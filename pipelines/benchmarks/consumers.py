@@ -1,0 +1,215 @@
+"""Three readers of one benchmark topic: Kafka's Java tool, a bare kafka-python loop and
+agentaudit's ingest worker, each timed from its first connection to its last record.
+
+The ingest worker runs as a subprocess (`python -m pipelines.kafka.ingest`) with a data
+directory of its own, and its peak resident set size comes from the kernel's resource
+usage of the child (`wait4`), so it covers the whole life of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+from pipelines.kafka.broker import ensure_broker, libs_dir
+from pipelines.kafka.ingest import (
+    DEFAULT_FETCH_MAX_BYTES,
+    DEFAULT_MAX_POLL_RECORDS,
+    DEFAULT_PARTITION_FETCH_BYTES,
+)
+from pipelines.settings import REPO_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+JAVA_TOOL = "org.apache.kafka.tools.ConsumerPerformance"
+# The Java tool gives up when no record arrives for this long.
+JAVA_TIMEOUT_MS = 30_000
+# The bare loop gives up when no record arrives for this long.
+STALL_SECONDS = 60.0
+MIB = 2**20
+
+
+@dataclass
+class ReadResult:
+    """Messages and bytes (keys plus values) one reader consumed, and its wall time."""
+
+    reader: str
+    messages: int
+    bytes: int
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+    @property
+    def mib_per_second(self) -> float:
+        return self.bytes / MIB / self.seconds if self.seconds else 0.0
+
+    def figures(self) -> dict:
+        return {
+            f"{self.reader} events/s": round(self.events_per_second),
+            f"{self.reader} MiB/s": round(self.mib_per_second, 2),
+            f"{self.reader} seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass
+class IngestRun:
+    """One run of the ingest worker subprocess: its timing, counts and peak RSS."""
+
+    read: ReadResult
+    stats: dict
+    peak_rss_bytes: int
+    data_dir: Path
+
+
+def java_executable() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and Path(java_home, "bin", "java").exists():
+        return str(Path(java_home, "bin", "java"))
+    found = shutil.which("java")
+    if found is None:
+        raise RuntimeError("java is not on PATH; the Java baseline needs Java 17 or newer")
+    return found
+
+
+def read_with_java_tool(settings: Settings, topic: str, messages: int) -> ReadResult:
+    """Read `messages` records of `topic` with Kafka's ConsumerPerformance tool.
+
+    The tool's own elapsed time counts from its start, group join included, to its last
+    record; the JVM start-up before that is not counted.
+    """
+    command = [
+        java_executable(),
+        "-Xmx1g",
+        "-cp",
+        str(libs_dir() / "*"),
+        JAVA_TOOL,
+        "--bootstrap-server",
+        ensure_broker(settings),
+        "--topic",
+        topic,
+        "--messages",
+        str(messages),
+        "--group",
+        f"agentaudit-bench-java-{uuid.uuid4().hex[:8]}",
+        "--timeout",
+        str(JAVA_TIMEOUT_MS),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{JAVA_TOOL} exited with code {result.returncode} on topic {topic}:\n"
+            f"{result.stderr[-2000:]}"
+        )
+    row = _parse_java_output(result.stdout)
+    consumed = int(row["data.consumed.in.nMsg"])
+    if consumed < messages:
+        raise RuntimeError(f"{JAVA_TOOL} read {consumed} of {messages} messages of {topic}")
+    mib = float(row["data.consumed.in.MB"])
+    # The tool prints MB as 2^20 bytes; the elapsed time follows from its rate.
+    seconds = consumed / float(row["nMsg.sec"])
+    return ReadResult("java ConsumerPerformance", consumed, round(mib * MIB), seconds)
+
+
+def _parse_java_output(stdout: str) -> dict[str, str]:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if line.startswith("start.time") and index + 1 < len(lines):
+            header = [name.strip() for name in line.split(",")]
+            values = [value.strip() for value in lines[index + 1].split(",")]
+            return dict(zip(header, values, strict=False))
+    raise RuntimeError(f"no result line in the output of {JAVA_TOOL}:\n{stdout[-2000:]}")
+
+
+def read_with_kafka_python(settings: Settings, topic: str) -> ReadResult:
+    """Read every record of `topic` with kafka-python, counting records and bytes only.
+
+    Uses the fetch settings of the ingest worker, so the difference to the ingest run is
+    the work the worker does per record.
+    """
+    config = settings.section("ingest")
+    clock = time.perf_counter()
+    consumer = KafkaConsumer(
+        bootstrap_servers=ensure_broker(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        max_poll_records=int(config.get("max_poll_records", DEFAULT_MAX_POLL_RECORDS)),
+        fetch_max_bytes=int(config.get("fetch_max_bytes", DEFAULT_FETCH_MAX_BYTES)),
+        max_partition_fetch_bytes=int(
+            config.get("max_partition_fetch_bytes", DEFAULT_PARTITION_FETCH_BYTES)
+        ),
+    )
+    try:
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        ends = consumer.end_offsets(partitions)
+        starts = consumer.beginning_offsets(partitions)
+        expected = sum(ends[tp] - starts[tp] for tp in partitions)
+        messages = size = 0
+        last_progress = time.monotonic()
+        while messages < expected:
+            polled = consumer.poll(timeout_ms=500)
+            for records in polled.values():
+                messages += len(records)
+                for record in records:
+                    size += len(record.value or b"") + len(record.key or b"")
+            if polled:
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > STALL_SECONDS:
+                raise RuntimeError(
+                    f"kafka-python read {messages} of {expected} records of {topic}, then "
+                    f"nothing for {STALL_SECONDS:.0f} s; check the broker"
+                )
+    finally:
+        consumer.close()
+    return ReadResult("kafka-python loop", messages, size, time.perf_counter() - clock)
+
+
+def run_ingest_worker(
+    settings: Settings, topic: str, data_dir: Path, *, profile_to: Path | None = None
+) -> IngestRun:
+    """Run the ingest worker on `topic` until caught up, into a lake under `data_dir`.
+
+    With `profile_to`, the worker runs under pyinstrument and its text profile is written
+    there; its timing then includes the profiler's overhead.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    group = f"agentaudit-bench-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "AGENTAUDIT_DATA_DIR": str(data_dir)}
+    command = [sys.executable]
+    if profile_to is not None:
+        command += ["-m", "pyinstrument", "-r", "text", "-o", str(profile_to)]
+    command += ["-m", "pipelines.kafka.ingest", "--topic", topic, "--group", group]
+    stdout_path, stderr_path = data_dir / "ingest.out", data_dir / "ingest.log"
+    ensure_broker(settings)
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        clock = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - clock
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"ingest worker on topic {topic} exited with code {process.returncode}; "
+            f"see {stderr_path}"
+        )
+    stats = json.loads(stdout_path.read_text().strip().splitlines()[-1])
+    # Linux reports ru_maxrss in KiB.
+    peak = usage.ru_maxrss * 1024
+    read = ReadResult("agentaudit ingest", stats["records_read"], 0, seconds)
+    return IngestRun(read, stats, peak, data_dir)
