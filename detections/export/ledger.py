@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from detections.export.alerts import Alert
 
@@ -126,32 +127,40 @@ def record_outcome(
 ) -> None:
     """Upsert the ledger rows of a batch after an attempt ended with `status`."""
     sent_at = at if status == SENT else None
-    rows = [
-        (
-            delivery.alert.alert_id,
-            sink,
-            delivery.alert.content_hash,
-            status,
-            delivery.attempts_before + attempts,
-            error,
-            at,
-            at,
-            sent_at,
-        )
-        for delivery in deliveries
-    ]
-    if not rows:
+    deliveries = list(deliveries)
+    if not deliveries:
         return
-    con.executemany(
-        """
-        INSERT INTO deliveries AS d VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (alert_id, sink) DO UPDATE SET
-            content_hash = excluded.content_hash,
-            status = excluded.status,
-            attempts = excluded.attempts,
-            last_error = excluded.last_error,
-            last_attempt_at = excluded.last_attempt_at,
-            sent_at = COALESCE(excluded.sent_at, d.sent_at)
-        """,
-        rows,
+    # One INSERT over an Arrow table: row-by-row executemany costs about one statement per
+    # alert, which dominates the run time for thousands of alerts.
+    count = len(deliveries)
+    batch = pa.table(
+        {
+            "alert_id": [delivery.alert.alert_id for delivery in deliveries],
+            "sink": [sink] * count,
+            "content_hash": [delivery.alert.content_hash for delivery in deliveries],
+            "status": [status] * count,
+            "attempts": pa.array(
+                [delivery.attempts_before + attempts for delivery in deliveries], pa.int32()
+            ),
+            "last_error": pa.array([error] * count, pa.string()),
+            "first_attempt_at": pa.array([at] * count, pa.timestamp("us", tz="UTC")),
+            "last_attempt_at": pa.array([at] * count, pa.timestamp("us", tz="UTC")),
+            "sent_at": pa.array([sent_at] * count, pa.timestamp("us", tz="UTC")),
+        }
     )
+    con.register("delivery_batch", batch)
+    try:
+        con.execute(
+            """
+            INSERT INTO deliveries AS d SELECT * FROM delivery_batch
+            ON CONFLICT (alert_id, sink) DO UPDATE SET
+                content_hash = excluded.content_hash,
+                status = excluded.status,
+                attempts = excluded.attempts,
+                last_error = excluded.last_error,
+                last_attempt_at = excluded.last_attempt_at,
+                sent_at = COALESCE(excluded.sent_at, d.sent_at)
+            """
+        )
+    finally:
+        con.unregister("delivery_batch")

@@ -33,7 +33,10 @@ def dagster_instance() -> dg.DagsterInstance:
 
 
 def run_job(
-    job_name: str = "agentaudit_pipeline", *, resource_config: dict | None = None
+    job_name: str = "agentaudit_pipeline",
+    *,
+    resource_config: dict | None = None,
+    instance: dg.DagsterInstance | None = None,
 ) -> JobRunSummary:
     """Execute one job of the code location in this process and summarize the outcome.
 
@@ -47,7 +50,12 @@ def run_job(
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if resource_config:
         run_config["resources"] = {"agentaudit": {"config": resource_config}}
-    with dagster_instance() as instance:
+    if instance is None:
+        with dagster_instance() as persistent:
+            result = job.execute_in_process(
+                run_config=run_config, instance=persistent, raise_on_error=False
+            )
+    else:
         result = job.execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False
         )

@@ -85,13 +85,13 @@ def default_report_day() -> dt.date:
 
 
 def _quarantine_counts(con: duckdb.DuckDBPyConnection, day: dt.date, relations: set[str]):
-    """Return quarantined records by reason for `day` and for all time, from the best source.
+    """Return quarantined records by reason for `day` and for all time.
 
-    The warehouse table `quarantine` is preferred; the lake view `lake_quarantine` is the
-    fallback. Its day is the ingest date, because a quarantined record may have no valid
-    event time.
+    The lake view `lake_quarantine` reads the files as they are now; the warehouse view
+    `quarantine` is the fallback. The day is the ingest date, because a quarantined record
+    may have no valid event time.
     """
-    source = next((name for name in ("quarantine", "lake_quarantine") if name in relations), None)
+    source = next((name for name in ("lake_quarantine", "quarantine") if name in relations), None)
     if source is None:
         return {"source": None, "total": 0, "on_day": 0, "reasons": []}
     columns = column_names(con, source)

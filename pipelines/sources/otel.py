@@ -40,8 +40,11 @@ ACTIONS = frozenset({"read", "write", "delete", "export", "admin", "execute"})
 CLASSIFICATIONS = frozenset({"public", "internal", "confidential", "restricted"})
 # error.type values that mean the caller was denied, not that the call failed.
 _DENIED_ERROR = re.compile(r"denied|forbidden|unauthori[sz]ed|^40[13]$", re.IGNORECASE)
-# The human behind a request: user.id (current conventions), enduser.id (deprecated).
-USER_ATTRIBUTES = ("user.id", "enduser.id")
+# The human behind a request. Both are in the current attribute registry; enduser.id was
+# marked deprecated in v1.27 and restored later, so instrumentations emit either.
+USER_ATTRIBUTES = ("enduser.id", "user.id")
+# HTTP authorization schemes -> auth_method; the credential after the scheme is never read.
+AUTH_SCHEMES = {"bearer": "bearer_token", "basic": "basic_auth", "aws4-hmac-sha256": "aws_sigv4"}
 
 RejectHandler = Callable[[Rejected], None]
 
@@ -107,6 +110,15 @@ _TEXT_FIELDS = (
 )
 
 
+def _auth_scheme(header: Any) -> str | None:
+    """Return the lower-case scheme of an Authorization header value (a string or a list)."""
+    if isinstance(header, list):
+        header = header[0] if header else None
+    if not isinstance(header, str) or not header.split():
+        return None
+    return header.split()[0].lower()
+
+
 def _identity(span: Span) -> dict[str, Any]:
     """Map the identity attributes of a span (and its resource) to principal fields."""
     fields: dict[str, Any] = {}
@@ -127,6 +139,10 @@ def _identity(span: Span) -> dict[str, Any]:
         value = _text(span, key)
         if value:
             fields[target] = value
+    if "auth_method" not in fields:
+        scheme = _auth_scheme(span.get("http.request.header.authorization"))
+        if scheme:
+            fields["auth_method"] = AUTH_SCHEMES.get(scheme, scheme)
 
     action = _text(span, "agentaudit.action")
     if action in ACTIONS:

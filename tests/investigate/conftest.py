@@ -11,11 +11,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
 from detections.runner import run_detections
 from pipelines.cli.main import cli
+from pipelines.kafka.quarantine_schema import QUARANTINE_SCHEMA, quarantine_row
 from tests.helpers.lake import warehouse_from_events, write_lake
 from tests.investigate.scenario import DAY_ONE, DAY_TWO, fleet_events
 from transforms.identity import build_identity_model
@@ -47,7 +50,34 @@ def build_fleet_warehouse(data_dir: Path, *, detect: bool = True) -> Path:
             run_detections(con, **NO_CONFIG, now=DETECTED_DAY_TWO)
     finally:
         con.close()
+    write_quarantine(data_dir / "lake" / "quarantine")
     return data_dir / "warehouse.duckdb"
+
+
+# (ingest day, reason, how many records): 3 quarantined on day two, 1 on day one.
+QUARANTINED = (
+    ("2026-03-09", "invalid JSON: Expecting value at line 1 column 1", 1),
+    ("2026-03-10", "invalid JSON: Expecting value at line 1 column 1", 2),
+    ("2026-03-10", "missing required field agent_id", 1),
+)
+
+
+def write_quarantine(quarantine_dir: Path) -> None:
+    """Write the QUARANTINED records as the ingest worker would, one file per ingest day."""
+    by_day: dict[str, list[dict]] = {}
+    offset = 0
+    for day, reason, count in QUARANTINED:
+        for _ in range(count):
+            by_day.setdefault(day, []).append(quarantine_row(
+                value=b"not json", key=None, reason=reason, field=None, topic="agent.decisions",
+                partition=0, offset=offset, timestamp_ms=None,
+                quarantined_at=datetime.fromisoformat(f"{day}T10:00:00+00:00"),
+            ))
+            offset += 1
+    for day, rows in by_day.items():
+        path = quarantine_dir / f"ingest_date={day}" / "agent.decisions+0.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA), path)
 
 
 @pytest.fixture(scope="session")

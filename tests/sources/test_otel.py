@@ -149,6 +149,8 @@ def test_leaked_bearer_token_redacted(mapped):
         "attributes.otel.attributes.http.request.header.authorization[0]:bearer_token"
     ]
     assert "abcdefghijklmnopqrstuvwxyz" not in rows[1]["attributes"]
+    # The header's scheme is kept as the auth method, the token itself never.
+    assert fetch[1]["auth_method"] == "bearer_token"
 
 
 def test_trace_without_agent_span_gets_derived_task(mapped):
