@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.settings import ConfigError, Settings, load_yaml_file
@@ -20,3 +21,16 @@ def detection_inputs(settings: Settings) -> dict[str, Any]:
         "suppressions": suppressions,
         "boundaries": boundaries,
     }
+
+
+def resolve_as_of(value: str) -> datetime | str | None:
+    """Map the `detections_as_of` setting to the runner's `as_of`: None means latest event.
+
+    "now" evaluates at the wall clock, which suits a one-off import of old logs: a task
+    credential's linger window after the last task has then passed.
+    """
+    if not value:
+        return None
+    if value == "now":
+        return datetime.now(UTC)
+    return value

@@ -1,10 +1,10 @@
 """Precision and recall of the detection rules against the simulator's ground truth.
 
 `score` compares alert pairs (rule_id, entity_id) with ground-truth pairs. `evaluate_fleet`
-runs the whole path on a simulated fleet: events are normalized with the event contract and
-written straight to a temporary Parquet lake, bypassing Kafka for speed, then loaded into a
-temporary DuckDB warehouse, the identity model is built and every rule runs with the
-configured thresholds and boundaries.
+runs the whole path on a simulated fleet. It normalizes the events with the event contract
+and writes them straight to a temporary Parquet lake, bypassing Kafka for speed. Then it
+loads the lake into a temporary DuckDB warehouse, builds the identity model and runs every
+rule with the configured thresholds and boundaries.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from transforms.load import load_lake
 
 logger = logging.getLogger(__name__)
 
-# The scale `agentaudit evaluate` runs at by default: over 90 days, so that the
-# unused-grant rule sees scopes used early in the period and then no more.
+# The default scale of `agentaudit evaluate`. The period is longer than 90 days, so that
+# scopes used early in the period and then no more reach the unused-grant window.
 DEFAULT_SEED = 7
 DEFAULT_DAYS = 100
 DEFAULT_AGENTS_PER_KIND = 10
@@ -74,9 +74,10 @@ def score(
 ) -> dict[str, RuleScore]:
     """Score alerts against ground truth, per rule.
 
-    `alerts` holds (rule_id, entity_id) pairs, `truth` ground-truth rows or pairs; duplicates
-    count once. A rule with no alert has precision 1.0 (it raised no false positive) and a
-    rule with no ground truth has recall 1.0; F1 is 0.0 when precision and recall are both 0.
+    `alerts` contains (rule_id, entity_id) pairs and `truth` ground-truth rows or pairs.
+    Duplicates count once. A rule with no alert has precision 1.0, because it raised no false
+    positive, and a rule with no ground truth has recall 1.0. F1 is 0.0 when precision and
+    recall are both 0.
     `rule_ids` adds rules that should appear even with neither alerts nor truth.
     """
     alert_pairs = _pairs(alerts)
@@ -115,7 +116,7 @@ class EvaluationReport:
     clean_agent_alerts: list[dict]  # alerts whose agent carries no injected case
 
     def meets_bar(self, *, min_precision: float = 0.95, min_recall: float = 1.0) -> bool:
-        """Whether every rule reaches the precision and recall bars."""
+        """Return whether every rule reaches the precision and recall bars."""
         return all(
             s.precision >= min_precision and s.recall >= min_recall for s in self.scores.values()
         )
@@ -152,8 +153,9 @@ def write_lake(
         folder = decisions_dir / f"event_date={pending_date}"
         folder.mkdir(parents=True, exist_ok=True)
         file_number += 1
-        pq.write_table(rows_to_table(pending), folder / f"part-{file_number:06d}.parquet",
-                       compression="zstd")
+        pq.write_table(
+            rows_to_table(pending), folder / f"part-{file_number:06d}.parquet", compression="zstd"
+        )
         pending = []
 
     for event in events:
@@ -181,16 +183,13 @@ def _load_alerts(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def evaluate_plan(
-    plan: FleetPlan,
-    settings: Settings,
-    *,
-    noise: float,
-    workdir: Path,
-    on_day=None,
-) -> EvaluationReport:
-    """Simulate `plan`, run the pipeline in `workdir` and score the alerts."""
-    clock = time.perf_counter()
+def run_pipeline(
+    plan: FleetPlan, settings: Settings, *, noise: float, workdir: Path, on_day=None
+) -> tuple[int, list[dict], str | None]:
+    """Simulate `plan` into a lake under `workdir`, load it, run every rule.
+
+    Returns the event count, the alerts and the as-of time of the detection run.
+    """
     decisions_dir = workdir / "lake" / "decisions"
     events = write_lake(
         generate_events(plan, noise=noise, on_day=on_day), decisions_dir, ingested_at=plan.end
@@ -200,7 +199,7 @@ def evaluate_plan(
     try:
         load_lake(con, decisions_dir)
         build_identity_model(con)
-        # Suppressions are a deployment's choice, not part of a rule: leave them out.
+        # Suppressions are a deployment's choice, not part of a rule, so they are left out.
         result = run_detections(
             con,
             thresholds=inputs["thresholds"],
@@ -211,9 +210,26 @@ def evaluate_plan(
         alerts = _load_alerts(con)
     finally:
         con.close()
+    return events, alerts, result.as_of
+
+
+def evaluate_plan(
+    plan: FleetPlan,
+    settings: Settings,
+    *,
+    noise: float,
+    workdir: Path,
+    on_day=None,
+) -> EvaluationReport:
+    """Simulate `plan`, run the pipeline in `workdir` and score the alerts."""
+    clock = time.perf_counter()
+    events, alerts, as_of = run_pipeline(
+        plan, settings, noise=noise, workdir=workdir, on_day=on_day
+    )
+
     clean = {agent.agent_id for agent in plan.agents if agent.clean}
     scores = score(
-        [(a["rule_id"], a["entity_id"]) for a in alerts],
+        [(alert["rule_id"], alert["entity_id"]) for alert in alerts],
         plan.ground_truth,
         rule_ids=[rule.id for rule in load_rules()],
     )
@@ -225,14 +241,18 @@ def evaluate_plan(
         agents=len(plan.agents),
         events=events,
         alerts=len(alerts),
-        as_of=result.as_of,
+        as_of=as_of,
         seconds=round(time.perf_counter() - clock, 1),
         scores=scores,
-        clean_agent_alerts=[a for a in alerts if a["agent_id"] in clean],
+        clean_agent_alerts=[alert for alert in alerts if alert["agent_id"] in clean],
     )
     logger.info(
         "evaluated seed %d: %d events, %d alerts, %d on clean agents, bar met: %s",
-        plan.seed, events, len(alerts), len(report.clean_agent_alerts), report.meets_bar(),
+        plan.seed,
+        events,
+        len(alerts),
+        len(report.clean_agent_alerts),
+        report.meets_bar(),
     )
     return report
 

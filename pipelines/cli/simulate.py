@@ -41,10 +41,13 @@ def _parse_start(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO-8601 time", param_hint="--start") from None
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 time", param_hint="--start"
+        ) from None
     if parsed.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no UTC offset; add Z or +00:00",
-                                 param_hint="--start")
+        raise click.BadParameter(
+            f"{value!r} has no UTC offset; add Z or +00:00", param_hint="--start"
+        )
     return parsed
 
 
@@ -56,31 +59,81 @@ def _counted(events: Iterator[dict], counter: list[int]) -> Iterator[dict]:
 
 @click.command("simulate")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the fleet.")
-@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Length of the simulated period in days.")
-@click.option("--agents-per-kind", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Agents of each kind; a kind grows when its injected cases need more.")
-@click.option("--noise", type=click.FloatRange(min=0), default=DEFAULT_NOISE, show_default=True,
-              help="Scale of legitimate noise (grant changes, denials, long tasks); 0 for none.")
-@click.option("--start", default=None,
-              help="Start of the period, ISO-8601 with offset; default: it ends on 2026-09-01.")
-@click.option("--inject/--no-inject", default=True, show_default=True,
-              help="Inject the misbehaviour cases listed in docs/simulator.md.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for ground_truth.jsonl, fleet.json and events.ndjson; "
-                   "default: <data dir>/simulation.")
-@click.option("--events/--no-events", "write_ndjson", default=False, show_default=True,
-              help="Also write the events to events.ndjson in the output folder.")
-@click.option("--produce/--no-produce", default=True, show_default=True,
-              help="Produce the events to the Kafka topic of the configuration.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Length of the simulated period in days.",
+)
+@click.option(
+    "--agents-per-kind",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Agents of each kind; a kind grows when its injected cases need more.",
+)
+@click.option(
+    "--noise",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_NOISE,
+    show_default=True,
+    help="Scale of legitimate noise (grant changes, denials, long tasks); 0 for none.",
+)
+@click.option(
+    "--start",
+    default=None,
+    help="Start of the period, ISO-8601 with offset; default: it ends on 2026-09-01.",
+)
+@click.option(
+    "--inject/--no-inject",
+    default=True,
+    show_default=True,
+    help="Inject the misbehaviour cases listed in docs/simulator.md.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for ground_truth.jsonl, fleet.json and events.ndjson; "
+    "default: <data dir>/simulation.",
+)
+@click.option(
+    "--events/--no-events",
+    "write_ndjson",
+    default=False,
+    show_default=True,
+    help="Also write the events to events.ndjson in the output folder.",
+)
+@click.option(
+    "--produce/--no-produce",
+    default=True,
+    show_default=True,
+    help="Produce the events to the Kafka topic of the configuration.",
+)
 @click.option("--topic", default=None, help="Topic to produce to; default: kafka.topic.")
-def simulate(seed: int, days: int, agents_per_kind: int, noise: float, start: str | None,
-             inject: bool, out_dir: Path | None, write_ndjson: bool, produce: bool,
-             topic: str | None) -> None:
+def simulate(
+    seed: int,
+    days: int,
+    agents_per_kind: int,
+    noise: float,
+    start: str | None,
+    inject: bool,
+    out_dir: Path | None,
+    write_ndjson: bool,
+    produce: bool,
+    topic: str | None,
+) -> None:
     """Simulate a fleet of agents, write its ground truth and produce its events to Kafka."""
     settings = load_settings()
-    plan = plan_fleet(seed=seed, days=days, agents_per_kind=agents_per_kind,
-                      start=_parse_start(start), inject=inject)
+    plan = plan_fleet(
+        seed=seed,
+        days=days,
+        agents_per_kind=agents_per_kind,
+        start=_parse_start(start),
+        inject=inject,
+    )
     out_dir = out_dir or settings.data_dir / "simulation"
     truth_path, fleet_path = write_ground_truth(plan, out_dir)
     console = Console(stderr=True)
@@ -139,33 +192,66 @@ def _produce(settings, events: Iterator[dict], topic: str | None) -> int:
 
 def _score_table(report) -> Table:
     table = Table(
-        title=(f"seed {report.seed}, {report.days} days, {report.agents} agents, "
-               f"noise {report.noise}: {report.events} events, {report.alerts} alerts"),
+        title=(
+            f"seed {report.seed}, {report.days} days, {report.agents} agents, "
+            f"noise {report.noise}: {report.events} events, {report.alerts} alerts"
+        ),
         title_justify="left",
     )
     for column in ("rule", "TP", "FP", "FN", "precision", "recall", "F1"):
         table.add_column(column, justify="left" if column == "rule" else "right")
     for rule in report.scores.values():
-        table.add_row(rule.rule_id, str(rule.true_positives), str(rule.false_positives),
-                      str(rule.false_negatives), f"{rule.precision:.3f}", f"{rule.recall:.3f}",
-                      f"{rule.f1:.3f}")
+        table.add_row(
+            rule.rule_id,
+            str(rule.true_positives),
+            str(rule.false_positives),
+            str(rule.false_negatives),
+            f"{rule.precision:.3f}",
+            f"{rule.recall:.3f}",
+            f"{rule.f1:.3f}",
+        )
     return table
 
 
 @click.command("evaluate")
 @click.option("--seed", type=int, default=None, help="Random seed; default 7.")
-@click.option("--days", type=click.IntRange(min=1), default=None, help="Period in days; default 100.")
-@click.option("--agents-per-kind", type=click.IntRange(min=1), default=None,
-              help="Agents of each kind; default 10.")
-@click.option("--noise", type=click.FloatRange(min=0), default=DEFAULT_NOISE, show_default=True,
-              help="Scale of legitimate noise; 0 for none.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep the lake and warehouse here instead of a temporary folder.")
+@click.option(
+    "--days", type=click.IntRange(min=1), default=None, help="Period in days; default 100."
+)
+@click.option(
+    "--agents-per-kind",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Agents of each kind; default 10.",
+)
+@click.option(
+    "--noise",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_NOISE,
+    show_default=True,
+    help="Scale of legitimate noise; 0 for none.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the lake and warehouse here instead of a temporary folder.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--check", is_flag=True,
-              help="Exit with code 1 unless every rule has recall 1.0 and precision >= 0.95.")
-def evaluate(seed: int | None, days: int | None, agents_per_kind: int | None, noise: float,
-             workdir: Path | None, as_json: bool, check: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit with code 1 unless every rule has recall 1.0 and precision >= 0.95.",
+)
+def evaluate(
+    seed: int | None,
+    days: int | None,
+    agents_per_kind: int | None,
+    noise: float,
+    workdir: Path | None,
+    as_json: bool,
+    check: bool,
+) -> None:
     """Measure each rule's precision and recall on a simulated fleet with known misbehaviour.
 
     Events skip Kafka: they are normalized and written straight to a temporary lake, then
@@ -180,8 +266,13 @@ def evaluate(seed: int | None, days: int | None, agents_per_kind: int | None, no
     with _progress(console) as progress:
         bar = progress.add_task(f"simulating seed {seed}", total=days)
         report = evaluation.evaluate_fleet(
-            load_settings(), seed=seed, days=days, agents_per_kind=agents_per_kind, noise=noise,
-            workdir=workdir, on_day=lambda _: progress.advance(bar),
+            load_settings(),
+            seed=seed,
+            days=days,
+            agents_per_kind=agents_per_kind,
+            noise=noise,
+            workdir=workdir,
+            on_day=lambda _: progress.advance(bar),
         )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
@@ -193,7 +284,9 @@ def evaluate(seed: int | None, days: int | None, agents_per_kind: int | None, no
                 out.print(f"{rule.rule_id} false positives: {', '.join(rule.false_positive_ids)}")
             if rule.false_negative_ids:
                 out.print(f"{rule.rule_id} missed: {', '.join(rule.false_negative_ids)}")
-        out.print(f"alerts on clean agents: {len(report.clean_agent_alerts)}; "
-                  f"as of {report.as_of}; {report.seconds} s")
+        out.print(
+            f"alerts on clean agents: {len(report.clean_agent_alerts)}; "
+            f"as of {report.as_of}; {report.seconds} s"
+        )
     if check and not report.meets_bar():
         raise SystemExit(1)

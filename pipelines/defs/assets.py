@@ -18,7 +18,7 @@ from pipelines.defs.metadata import (
     load_metadata,
 )
 from pipelines.defs.resources import AgentauditResource
-from pipelines.detection_config import detection_inputs
+from pipelines.detection_config import detection_inputs, resolve_as_of
 from pipelines.kafka.broker import ensure_broker
 from pipelines.kafka.ingest import run_ingest
 from transforms.identity import IDENTITY_TABLES, build_identity_model
@@ -83,7 +83,9 @@ def alerts(context: dg.AssetExecutionContext, agentaudit: AgentauditResource):
     """Alerts from every detection rule, with deterministic ids and suppressions applied."""
     settings = agentaudit.settings()
     with agentaudit.writer() as con:
-        result = run_detections(con, **detection_inputs(settings))
+        result = run_detections(
+            con, **detection_inputs(settings), as_of=resolve_as_of(agentaudit.detections_as_of)
+        )
         metadata = alerts_metadata(con, result)
     context.log.info(
         "detections: %d alerts (%d new, %d updated, %d suppressed)",

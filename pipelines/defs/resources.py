@@ -18,12 +18,15 @@ class AgentauditResource(dg.ConfigurableResource):
 
     `data_dir` and `config_path` replace AGENTAUDIT_DATA_DIR and AGENTAUDIT_CONFIG;
     `topic` and `consumer_group` replace the kafka section of the configuration file.
+    `detections_as_of` is the time detections evaluate at: empty for the latest event_time
+    (the default, deterministic), "now" for the wall clock, or an ISO-8601 timestamp.
     """
 
     data_dir: str = ""
     config_path: str = ""
     topic: str = ""
     consumer_group: str = ""
+    detections_as_of: str = ""
 
     def settings(self) -> Settings:
         kafka: dict[str, Any] = {}

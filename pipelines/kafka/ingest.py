@@ -60,6 +60,9 @@ COMMIT_ATTEMPT_TIMEOUT_MS = 5000
 DEFAULT_MAX_POLL_RECORDS = 2000
 DEFAULT_FETCH_MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_PARTITION_FETCH_BYTES = 4 * 1024 * 1024
+# kafka-python backs off reconnects up to 30 s by default; a short cap lets the worker
+# find the group coordinator again within seconds after a broker restart.
+RECONNECT_BACKOFF_MAX_MS = 2000
 
 
 @dataclass
@@ -113,6 +116,7 @@ class IngestWorker:
             "max_partition_fetch_bytes": int(
                 config.get("max_partition_fetch_bytes", DEFAULT_PARTITION_FETCH_BYTES)
             ),
+            "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
         }
         # Optional group tuning: a static member id lets a restarted worker take its
         # partitions back at once, and a shorter session timeout hands a dead worker's

@@ -1,9 +1,9 @@
 """Scoring, the simulate and evaluate commands, and a small end-to-end evaluation.
 
-The end-to-end test runs the real path (contract, Parquet lake, DuckDB load, identity model,
-every detection rule with the configured thresholds and boundaries) on a ten-day fleet; the
-slow test repeats it at the default scale of `agentaudit evaluate`:
-`.venv/bin/pytest -m slow tests/simulator`.
+The end-to-end test runs the real path on a ten-day fleet: contract, Parquet lake, DuckDB
+load, identity model and every detection rule with the configured thresholds and
+boundaries. The slow test repeats it at the default scale of `agentaudit evaluate`
+(`.venv/bin/pytest -m slow tests/simulator`).
 """
 
 from __future__ import annotations
@@ -55,10 +55,20 @@ def test_score_false_alarm_only():
 
 def test_simulate_command_writes_files(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTAUDIT_DATA_DIR", str(tmp_path / "data"))
-    result = CliRunner().invoke(cli, [
-        "simulate", "--seed", "4", "--days", "2", "--agents-per-kind", "1",
-        "--no-produce", "--events",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--seed",
+            "4",
+            "--days",
+            "2",
+            "--agents-per-kind",
+            "1",
+            "--no-produce",
+            "--events",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "data" / "simulation"
     lines = (out / "events.ndjson").read_text().splitlines()
@@ -78,13 +88,21 @@ def test_simulate_command_rejects_naive_start(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def small_report(tmp_path_factory):
-    return evaluate_fleet(load_settings(), seed=21, days=10, agents_per_kind=2,
-                          workdir=tmp_path_factory.mktemp("evaluate"))
+    return evaluate_fleet(
+        load_settings(),
+        seed=21,
+        days=10,
+        agents_per_kind=2,
+        workdir=tmp_path_factory.mktemp("evaluate"),
+    )
 
 
 def test_small_fleet_recall_complete(small_report):
-    missed = {rule: s.false_negative_ids for rule, s in small_report.scores.items()
-              if s.false_negative_ids}
+    missed = {
+        rule: s.false_negative_ids
+        for rule, s in small_report.scores.items()
+        if s.false_negative_ids
+    }
     assert missed == {}
 
 
@@ -93,18 +111,32 @@ def test_small_fleet_clean_agents_quiet(small_report):
 
 
 def test_small_fleet_no_false_positive(small_report):
-    false_positives = {rule: s.false_positive_ids for rule, s in small_report.scores.items()
-                       if s.false_positive_ids}
+    false_positives = {
+        rule: s.false_positive_ids
+        for rule, s in small_report.scores.items()
+        if s.false_positive_ids
+    }
     assert false_positives == {}
 
 
 def test_evaluate_command_json(tmp_path):
-    result = CliRunner().invoke(cli, [
-        "evaluate", "--seed", "3", "--days", "3", "--agents-per-kind", "1", "--json",
-        "--workdir", str(tmp_path / "work"),
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--seed",
+            "3",
+            "--days",
+            "3",
+            "--agents-per-kind",
+            "1",
+            "--json",
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output[result.output.index("{"):])
+    report = json.loads(result.output[result.output.index("{") :])
     assert report["days"] == 3
     assert report["events"] > 0
     assert "privilege_creep" in report["scores"]
@@ -113,7 +145,10 @@ def test_evaluate_command_json(tmp_path):
 @pytest.mark.slow
 def test_default_scale_meets_bar():
     report = evaluate_fleet(load_settings())
-    below = {rule: (s.precision, s.recall) for rule, s in report.scores.items()
-             if s.precision < 0.95 or s.recall < 1.0}
+    below = {
+        rule: (s.precision, s.recall)
+        for rule, s in report.scores.items()
+        if s.precision < 0.95 or s.recall < 1.0
+    }
     assert below == {}
     assert report.clean_agent_alerts == []

@@ -18,10 +18,21 @@ def test_simulated_events_reach_lake_once(tmp_path, monkeypatch, topic_name, kaf
     monkeypatch.setenv("AGENTAUDIT_DATA_DIR", str(tmp_path))
     settings = settings_for(tmp_path, topic_name)
     ensure_topic(settings, topic_name, partitions=3)
-    result = CliRunner().invoke(cli, [
-        "simulate", "--seed", "8", "--days", "2", "--agents-per-kind", "1",
-        "--topic", topic_name, "--produce",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "simulate",
+            "--seed",
+            "8",
+            "--days",
+            "2",
+            "--agents-per-kind",
+            "1",
+            "--topic",
+            topic_name,
+            "--produce",
+        ],
+    )
     assert result.exit_code == 0, result.output
     expected = {e["event_id"] for e in simulate_fleet(seed=8, days=2, agents_per_kind=1)}
     assert f"produced {len(expected)} events" in result.output

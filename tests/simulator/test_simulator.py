@@ -23,8 +23,8 @@ from pipelines.sources.simulator import (
     simulate_fleet,
     write_ground_truth,
 )
-from pipelines.sources.simulator.catalogue import AGENT_KINDS, kind_tools
 from pipelines.sources.simulator.cases import CASES
+from pipelines.sources.simulator.catalogue import AGENT_KINDS, kind_tools
 from transforms.contract import normalize_event
 
 RULE_IDS = {
@@ -95,8 +95,9 @@ def test_every_event_meets_contract(small_events):
         assert row["event_id"] == event["event_id"]
         if row["redacted_fields"]:
             redacted_agents.add(event["agent_id"])
-    secret_agents = {r["agent_id"] for r in plan_fleet(**SMALL).ground_truth
-                     if r["rule_id"] == "secret_in_event"}
+    secret_agents = {
+        r["agent_id"] for r in plan_fleet(**SMALL).ground_truth if r["rule_id"] == "secret_in_event"
+    }
     assert redacted_agents == secret_agents
 
 

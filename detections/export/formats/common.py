@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from importlib import metadata
 
 PRODUCT_NAME = "agentaudit"
@@ -14,6 +15,7 @@ UPDATE = "update"
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
+@cache
 def product_version() -> str:
     try:
         return metadata.version("agentaudit")

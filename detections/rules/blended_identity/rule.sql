@@ -1,12 +1,18 @@
 -- Tasks that mix delegated user authority with machine authority, or delegate with no or the wrong user behind it.
 WITH
-task_events AS (
-    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, agent_id, principal_id,
+-- One scan keeps only the events some variant can use: delegated events, and machine
+-- writes, exports and sensitive reads.
+task_events AS MATERIALIZED (
+    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
            principal_type, on_behalf_of, action, system, data_classification, outcome
     FROM decision_events
     WHERE task_id IS NOT NULL
-      AND principal_type IS NOT NULL
       AND event_time <= $as_of
+      AND (principal_type = 'delegated_user'
+           OR (is_machine_principal(principal_type)
+               AND (action IN ('write', 'export')
+                    OR (action = 'read'
+                        AND data_classification IN ('confidential', 'restricted')))))
 ),
 -- Reads of confidential or restricted data that took place (a denied read exposed nothing).
 selection_sensitive_reads AS (
@@ -18,6 +24,29 @@ selection_sensitive_reads AS (
 selection_writes AS (
     SELECT * FROM task_events
     WHERE action IN ('write', 'export') AND outcome IS DISTINCT FROM 'denied'
+),
+-- Per task, authority and system: the first sensitive read and the last write, so that
+-- only tasks where a switch is possible reach the event-level pairing below.
+read_spans AS (
+    SELECT task_id, principal_type = 'delegated_user' AS delegated, system,
+           min(event_time) AS first_read_at
+    FROM selection_sensitive_reads
+    GROUP BY ALL
+),
+write_spans AS (
+    SELECT task_id, principal_type = 'delegated_user' AS delegated, system,
+           max(event_time) AS last_write_at
+    FROM selection_writes
+    GROUP BY ALL
+),
+switch_candidates AS (
+    SELECT DISTINCT r.task_id
+    FROM read_spans AS r
+    JOIN write_spans AS w
+      ON w.task_id = r.task_id
+     AND w.delegated <> r.delegated
+     AND w.system <> r.system
+     AND w.last_write_at >= r.first_read_at
 ),
 -- Variant a: the authority switches between the read and a later write or export to
 -- another system, in either direction.
@@ -38,8 +67,9 @@ filter_authority_switch AS (
       ON w.task_id = r.task_id
      AND (w.event_time > r.event_time OR (w.event_time = r.event_time AND w.step > r.step))
      AND w.system <> r.system
-    WHERE (r.principal_type = 'delegated_user' AND is_machine_principal(w.principal_type))
-       OR (is_machine_principal(r.principal_type) AND w.principal_type = 'delegated_user')
+    WHERE r.task_id IN (SELECT task_id FROM switch_candidates)
+      AND ((r.principal_type = 'delegated_user' AND is_machine_principal(w.principal_type))
+           OR (is_machine_principal(r.principal_type) AND w.principal_type = 'delegated_user'))
 ),
 -- Variant b: delegated authority with no user named behind it.
 filter_delegation_without_user AS (

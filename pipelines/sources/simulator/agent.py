@@ -1,8 +1,8 @@
 """State of one simulated agent: its principals, credentials, grants and scope use.
 
-`AgentSim` holds what the behaviours, the noise and the injected cases share: the random
-stream of the agent, its event emitter, which scopes each principal holds, when each was
-last exercised, and the credential the machine principal presents.
+`AgentSim` contains the state that the behaviours, the noise and the injected cases share:
+the random stream of the agent, its event emitter, the scopes granted to each principal,
+when each scope was last exercised, and the credential the machine principal presents.
 """
 
 from __future__ import annotations
@@ -81,10 +81,14 @@ class AgentSim:
     def grant(self, moment: datetime, principal: Principal, scopes: list[str], **fields) -> None:
         """Emit grant_added for `scopes` and record them as held from `moment`."""
         self.emitter.emit(
-            moment, "grant_added", principal_id=principal.principal_id,
-            principal_type=principal.principal_type, scopes=list(scopes),
+            moment,
+            "grant_added",
+            principal_id=principal.principal_id,
+            principal_type=principal.principal_type,
+            scopes=list(scopes),
             initiated_by=fields.pop("initiated_by", IAM_ADMIN),
-            reason=fields.pop("reason", "access request approved"), **fields,
+            reason=fields.pop("reason", "access request approved"),
+            **fields,
         )
         held = self.held.setdefault(principal.principal_id, {})
         for scope in scopes:
@@ -92,9 +96,13 @@ class AgentSim:
 
     def revoke_grant(self, moment: datetime, principal: Principal, scopes: list[str]) -> None:
         self.emitter.emit(
-            moment, "grant_removed", principal_id=principal.principal_id,
-            principal_type=principal.principal_type, scopes=list(scopes),
-            initiated_by=IAM_ADMIN, reason="access review",
+            moment,
+            "grant_removed",
+            principal_id=principal.principal_id,
+            principal_type=principal.principal_type,
+            scopes=list(scopes),
+            initiated_by=IAM_ADMIN,
+            reason="access review",
         )
         held = self.held.get(principal.principal_id, {})
         for scope in scopes:
@@ -104,7 +112,9 @@ class AgentSim:
         """Held scopes that normal work exercises: not dormant, rare or waiting for a first use."""
         set_aside = self.dormant | self.rare.keys() | self.deferred.keys()
         return [
-            scope for scope in self.held.get(principal_id, {}) if (principal_id, scope) not in set_aside
+            scope
+            for scope in self.held.get(principal_id, {})
+            if (principal_id, scope) not in set_aside
         ]
 
     def optional_usable(self) -> list[str]:
@@ -115,12 +125,14 @@ class AgentSim:
     def due_scopes(self, day: int) -> list[str]:
         """Scopes of the machine principal that must be exercised on `day`.
 
-        These are the rare scopes scheduled for this day, the deferred scopes whose first
-        use falls on this day (normal work uses them from then on) and, on the last day,
-        every held scope whose last use is older than the coverage window.
+        These are the rare scopes scheduled for this day and the deferred scopes whose first
+        use falls on this day (normal work uses them from then on). On the last day, every
+        held scope whose last use is older than the coverage window is added.
         """
         principal_id = self.machine.principal_id
-        due = [scope for (pid, scope), when in self.rare.items() if pid == principal_id and when == day]
+        due = [
+            scope for (pid, scope), when in self.rare.items() if pid == principal_id and when == day
+        ]
         for key, when in list(self.deferred.items()):
             if when == day:
                 due.append(key[1])
@@ -135,11 +147,22 @@ class AgentSim:
 
     # tasks ----------------------------------------------------------------------------
 
-    def new_task(self, moment: datetime, day: int, initiated_by: str, principal: Principal,
-                 task_id: str | None = None) -> TaskRun:
+    def new_task(
+        self,
+        moment: datetime,
+        day: int,
+        initiated_by: str,
+        principal: Principal,
+        task_id: str | None = None,
+    ) -> TaskRun:
         return TaskRun(
-            self.emitter, self.rng, task_id or self.next_task_id(), self.run_id(day),
-            initiated_by, moment, principal,
+            self.emitter,
+            self.rng,
+            task_id or self.next_task_id(),
+            self.run_id(day),
+            initiated_by,
+            moment,
+            principal,
         )
 
     def call(self, task: TaskRun, tool: Tool, **options) -> dict:
@@ -160,14 +183,18 @@ class AgentSim:
             return True
         return False
 
-    def task_times(self, day: int, count: int, *, first_hour: float = 7.0,
-                   last_hour: float = 19.0) -> list[datetime]:
+    def task_times(
+        self, day: int, count: int, *, first_hour: float = 7.0, last_hour: float = 19.0
+    ) -> list[datetime]:
         base = self.day_start(day)
-        seconds = sorted(self.rng.uniform(first_hour * 3600, last_hour * 3600) for _ in range(count))
+        seconds = sorted(
+            self.rng.uniform(first_hour * 3600, last_hour * 3600) for _ in range(count)
+        )
         return [base + timedelta(seconds=value) for value in seconds]
 
-    def new_credential(self, *parts: object, issued_at: datetime | None,
-                       expires_at: datetime | None) -> Credential:
+    def new_credential(
+        self, *parts: object, issued_at: datetime | None, expires_at: datetime | None
+    ) -> Credential:
         return Credential(
             stable_id("cred", self.plan.seed, self.agent.agent_id, *parts), issued_at, expires_at
         )

@@ -1,8 +1,8 @@
 """Normal work of each agent kind, the part of the fleet that must raise no alert.
 
-- support_bot answers tickets under the delegated OAuth token of the support agent who
-  asked, and a scheduled CRM sync writes contacts under its service account, each write
-  approved first. The two never mix inside one task.
+- support_bot works on tickets under the delegated OAuth token of the support agent who
+  requested the task. A scheduled CRM sync writes contacts under the bot's service
+  account, and each write is approved first. The two authorities never mix in one task.
 - research_assistant works under its service account with an API key that expires after
   90 days and is rotated every 80 days.
 - dev_assistant gets a workload token at task start that expires at most 10 minutes after
@@ -54,8 +54,14 @@ def issue_research_key(sim: AgentSim) -> None:
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
         credential.credential_id = "AKIA" + "".join(sim.rng.choice(alphabet) for _ in range(16))
     sim.machine.credential = credential
-    sim.emitter.emit(issued, "credential_issued", **sim.machine.fields(), **credential.fields(),
-                     scopes=list(sim.profile.core_scopes), initiated_by="user:iam-admin@example.com")
+    sim.emitter.emit(
+        issued,
+        "credential_issued",
+        **sim.machine.fields(),
+        **credential.fields(),
+        scopes=list(sim.profile.core_scopes),
+        initiated_by="user:iam-admin@example.com",
+    )
     rotation = issued + KEY_ROTATION
     while rotation < sim.plan.end:
         sim.rotation_days.append(int((rotation - sim.plan.start) / timedelta(days=1)))
@@ -72,10 +78,18 @@ def prologue(sim: AgentSim) -> None:
 
 
 def delegated_principal(sim: AgentSim, user: str, moment: datetime) -> Principal:
-    """A delegated OAuth token of `user`, minted shortly before `moment`, valid one hour."""
+    """Return the principal of `user` with a delegated OAuth token valid for one hour.
+
+    The token is minted up to five minutes before `moment`.
+    """
     issued = moment - timedelta(seconds=sim.rng.uniform(5, 300))
-    credential = sim.new_credential("delegated", user, moment.isoformat(), issued_at=issued,
-                                    expires_at=issued + DELEGATED_TOKEN_LIFETIME)
+    credential = sim.new_credential(
+        "delegated",
+        user,
+        moment.isoformat(),
+        issued_at=issued,
+        expires_at=issued + DELEGATED_TOKEN_LIFETIME,
+    )
     return Principal(user, "delegated_user", "oauth_delegated", credential, on_behalf_of=user)
 
 
@@ -96,8 +110,9 @@ def support_answer_ticket(sim: AgentSim, day: int, moment: datetime) -> None:
         # An approved sensitive write under the user's own token: must not alert.
         task.wait(sim.rng.uniform(30, 300))
         lead = sim.agent.team[0]
-        sim.call(task, TOOLS["crm.update_contact"], approval_id=sim.approval_id(task),
-                 approver=lead)
+        sim.call(
+            task, TOOLS["crm.update_contact"], approval_id=sim.approval_id(task), approver=lead
+        )
     if sim.rng.random() < FAILURE_RATE:
         task.fail("helpdesk timed out")
         return
@@ -107,7 +122,7 @@ def support_answer_ticket(sim: AgentSim, day: int, moment: datetime) -> None:
 
 
 def support_denied_retries(sim: AgentSim, day: int, moment: datetime) -> None:
-    """A user retries a CRM read three times within a few minutes and is denied each time.
+    """Simulate a user who retries a CRM read three times in a few minutes, denied each time.
 
     Three denials stay below the burst threshold (five in ten minutes by default).
     """
@@ -122,7 +137,7 @@ def support_denied_retries(sim: AgentSim, day: int, moment: datetime) -> None:
 
 
 def support_sync(sim: AgentSim, day: int, moment: datetime, due: list[str]) -> None:
-    """Scheduled CRM sync under the service account; every write is approved first."""
+    """Simulate the scheduled CRM sync under the service account, approving each write first."""
     task = sim.new_task(moment, day, "schedule:crm-sync", sim.machine)
     task.start()
     reads = ["crm.contacts.read"] + [s for s in sim.optional_usable() if sim.rng.random() < 0.3]
@@ -131,8 +146,12 @@ def support_sync(sim: AgentSim, day: int, moment: datetime, due: list[str]) -> N
         sim.call(task, tool_for_scope(SUPPORT_BOT, scope))
     if "crm.contacts.write" in due or sim.rng.random() < 0.6:
         task.wait(sim.rng.uniform(10, 120))
-        sim.call(task, TOOLS["crm.update_contact"], approval_id=sim.approval_id(task),
-                 approver="user:crm-owner@example.com")
+        sim.call(
+            task,
+            TOOLS["crm.update_contact"],
+            approval_id=sim.approval_id(task),
+            approver="user:crm-owner@example.com",
+        )
     task.complete()
 
 
@@ -142,13 +161,19 @@ def support_day(sim: AgentSim, day: int, due: list[str]) -> None:
     sim.machine.credential = sim.new_credential(
         "client-token", day, issued_at=issued, expires_at=issued + timedelta(hours=24)
     )
-    sim.emitter.emit(issued, "credential_issued", **sim.machine.fields(),
-                     **sim.machine.credential.fields(), scopes=sim.usable_scopes(sim.machine.principal_id),
-                     initiated_by="schedule:token-refresh")
+    sim.emitter.emit(
+        issued,
+        "credential_issued",
+        **sim.machine.fields(),
+        **sim.machine.credential.fields(),
+        scopes=sim.usable_scopes(sim.machine.principal_id),
+        initiated_by="schedule:token-refresh",
+    )
     times = sim.task_times(day, sim.rng.randint(5, 10))
     retry_cluster = sim.noise > 0 and sim.rng.random() < 0.05 * sim.noise
     if retry_cluster:
-        # The day's three denials all come from one retrying user; no isolated ones on top.
+        # The day's three denials all come from one retrying user, so no isolated denial
+        # is added on top.
         sim.denials_today = 2
     for index, moment in enumerate(times):
         if index == 0:
@@ -168,17 +193,28 @@ def rotate_research_key(sim: AgentSim, day: int) -> None:
     credential = sim.machine.credential
     moment = sim.day_start(day) + timedelta(hours=2, seconds=sim.rng.uniform(0, 3600))
     credential.expires_at = moment + KEY_LIFETIME
-    sim.emitter.emit(moment, "credential_rotated", **sim.machine.fields(), **credential.fields(),
-                     initiated_by="schedule:key-rotation", reason="scheduled rotation")
+    sim.emitter.emit(
+        moment,
+        "credential_rotated",
+        **sim.machine.fields(),
+        **credential.fields(),
+        initiated_by="schedule:key-rotation",
+        reason="scheduled rotation",
+    )
 
 
 def research_task(sim: AgentSim, day: int, moment: datetime, due: list[str]) -> TaskRun:
-    initiator = sim.rng.choice(sim.agent.team) if sim.rng.random() < 0.8 else "schedule:daily-digest"
+    initiator = (
+        sim.rng.choice(sim.agent.team) if sim.rng.random() < 0.8 else "schedule:daily-digest"
+    )
     task = sim.new_task(moment, day, initiator, sim.machine)
     task.start()
     sim.call(task, TOOLS["search.web_query"])
-    picks = [s for s in sim.usable_scopes(sim.machine.principal_id)
-             if s not in ("search.query", "notes.write") and sim.rng.random() < 0.45]
+    picks = [
+        s
+        for s in sim.usable_scopes(sim.machine.principal_id)
+        if s not in ("search.query", "notes.write") and sim.rng.random() < 0.45
+    ]
     for scope in dict.fromkeys(picks + [s for s in due if s != "notes.write"]):
         task.wait(sim.rng.uniform(5, 120))
         if sim.maybe_denied():
@@ -204,9 +240,16 @@ def research_day(sim: AgentSim, day: int, due: list[str]) -> None:
 # dev_assistant ------------------------------------------------------------------------
 
 
-def dev_task(sim: AgentSim, day: int, moment: datetime, due: list[str], *, long: bool = False,
-             user: str | None = None) -> TaskRun:
-    """A coding task with its own workload token, issued at start and ended with the task."""
+def dev_task(
+    sim: AgentSim,
+    day: int,
+    moment: datetime,
+    due: list[str],
+    *,
+    long: bool = False,
+    user: str | None = None,
+) -> TaskRun:
+    """Simulate a coding task with its own workload token, issued at start, ending with it."""
     user = user or sim.rng.choice(sim.agent.team)
     credential = sim.new_credential("task", sim.task_count + 1, issued_at=moment, expires_at=None)
     principal = Principal(sim.machine.principal_id, "workload", "workload_identity", credential)
@@ -233,12 +276,15 @@ def dev_task(sim: AgentSim, day: int, moment: datetime, due: list[str], *, long:
         task.fail("tests failed")
     else:
         task.complete()
-    # The token lives until a few minutes after the task ends: now that the end is known,
+    # The token lives until a few minutes after the task ends. Now that the end is known,
     # write the expiry into the events that carry the token's times.
     credential.expires_at = task.clock + timedelta(minutes=sim.rng.uniform(1, 10))
     expiry = credential.fields()["credential_expires_at"]
     for event in task.events:
-        if "credential_issued_at" in event and event.get("credential_id") == credential.credential_id:
+        if (
+            "credential_issued_at" in event
+            and event.get("credential_id") == credential.credential_id
+        ):
             event["credential_expires_at"] = expiry
     if sim.rng.random() < 0.8:
         task.event("credential_revoked", **credential.fields(), reason="task ended")
@@ -255,4 +301,8 @@ def dev_day(sim: AgentSim, day: int, due: list[str]) -> None:
         dev_task(sim, day, moment, [], long=True)
 
 
-DAY_BEHAVIOURS = {SUPPORT_BOT: support_day, RESEARCH_ASSISTANT: research_day, DEV_ASSISTANT: dev_day}
+DAY_BEHAVIOURS = {
+    SUPPORT_BOT: support_day,
+    RESEARCH_ASSISTANT: research_day,
+    DEV_ASSISTANT: dev_day,
+}

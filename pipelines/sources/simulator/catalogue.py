@@ -1,7 +1,7 @@
 """Tools, systems and scopes that each simulated agent kind works with.
 
 Normal behaviour only picks tools from its kind's catalogue, so the catalogue must stay
-inside the approved boundary of `config/boundaries.yaml`; a test checks that it does.
+inside the approved boundary of `config/boundaries.yaml`, and a test checks that it does.
 Scope names follow the `<system>.<object>.<verb>` style of OAuth resource servers. The
 optional scopes are all low risk: none of their name parts is admin, write, delete or export.
 """
@@ -41,10 +41,14 @@ TOOLS: dict[str, Tool] = {
         _tool("kb.search_articles", "kb", "read", "public", "kb.articles.read", "article"),
         # support_bot, delegated or service account
         _tool("crm.get_contact", "crm", "read", "confidential", "crm.contacts.read", "contact"),
-        _tool("crm.update_contact", "crm", "write", "confidential", "crm.contacts.write", "contact"),
+        _tool(
+            "crm.update_contact", "crm", "write", "confidential", "crm.contacts.write", "contact"
+        ),
         _tool("crm.get_account", "crm", "read", "confidential", "crm.accounts.read", "account"),
         _tool("crm.list_notes", "crm", "read", "internal", "crm.notes.read", "note"),
-        _tool("helpdesk.list_macros", "helpdesk", "read", "internal", "helpdesk.macros.read", "macro"),
+        _tool(
+            "helpdesk.list_macros", "helpdesk", "read", "internal", "helpdesk.macros.read", "macro"
+        ),
         # research_assistant
         _tool("search.web_query", "web", "read", "public", "search.query", "query"),
         _tool("docs.read_document", "docs", "read", "internal", "docs.read", "doc"),
@@ -67,7 +71,7 @@ TOOLS: dict[str, Tool] = {
 
 @dataclass(frozen=True)
 class KindProfile:
-    """What one agent kind holds and uses: granted scopes, delegated tools, task mix."""
+    """Profile of one agent kind: its granted scopes and the tools it uses."""
 
     kind: str
     core_scopes: tuple[str, ...]  # held by every principal of the kind, granted before the period

@@ -164,27 +164,59 @@ class TaskRun:
         system = system or tool.system
         scopes = scopes or [tool.scope]
         resource = f"{tool.resource_prefix}/{self.rng.randint(1000, 99999)}"
-        self.event("tool_selected", principal=acting, tool=tool.name, action=tool.action,
-                   system=system)
+        self.event(
+            "tool_selected", principal=acting, tool=tool.name, action=tool.action, system=system
+        )
         policy_id = f"policy.{self.emitter.agent_kind}.{tool.system}"
         if denied:
             return self.event(
-                "policy_evaluated", principal=acting, tool=tool.name, scopes=scopes,
-                policy_id=policy_id, decision="deny", outcome="denied",
+                "policy_evaluated",
+                principal=acting,
+                tool=tool.name,
+                scopes=scopes,
+                policy_id=policy_id,
+                decision="deny",
+                outcome="denied",
                 reason=f"scope {scopes[0]} is not granted on {resource}",
             )
-        self.event("policy_evaluated", principal=acting, tool=tool.name, scopes=scopes,
-                   policy_id=policy_id, decision="allow", reason="scope granted")
+        self.event(
+            "policy_evaluated",
+            principal=acting,
+            tool=tool.name,
+            scopes=scopes,
+            policy_id=policy_id,
+            decision="allow",
+            reason="scope granted",
+        )
         if approval_id:
-            self.event("approval_granted", principal=acting, tool=tool.name,
-                       approval_id=approval_id, approver=approver, resource=resource)
+            self.event(
+                "approval_granted",
+                principal=acting,
+                tool=tool.name,
+                approval_id=approval_id,
+                approver=approver,
+                resource=resource,
+            )
         credential = acting.credential.fields() if acting.credential else {}
-        self.event("credential_used", principal=acting, scopes=scopes, tool=tool.name,
-                   outcome="success", **credential)
+        self.event(
+            "credential_used",
+            principal=acting,
+            scopes=scopes,
+            tool=tool.name,
+            outcome="success",
+            **credential,
+        )
         return self.event(
-            "tool_invoked", principal=acting, tool=tool.name, action=tool.action,
-            resource=resource, system=system,
-            data_classification=classification or tool.classification, scopes=scopes,
-            credential_id=credential.get("credential_id"), approval_id=approval_id,
-            outcome="success", **(extra or {}),
+            "tool_invoked",
+            principal=acting,
+            tool=tool.name,
+            action=tool.action,
+            resource=resource,
+            system=system,
+            data_classification=classification or tool.classification,
+            scopes=scopes,
+            credential_id=credential.get("credential_id"),
+            approval_id=approval_id,
+            outcome="success",
+            **(extra or {}),
         )

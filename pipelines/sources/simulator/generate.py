@@ -73,7 +73,11 @@ def generate_events(
             on_day(day)
     logger.info(
         "simulated seed %d: %d agents, %d days, %d events, %d ground-truth rows",
-        plan.seed, len(plan.agents), plan.days, total, len(plan.ground_truth),
+        plan.seed,
+        len(plan.agents),
+        plan.days,
+        total,
+        len(plan.ground_truth),
     )
 
 

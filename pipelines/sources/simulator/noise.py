@@ -4,7 +4,7 @@ Planned per agent before the period and scaled by the noise level (0 turns it of
 
 - grant changes: a principal gains one or two low-risk scopes that its peers also hold,
   or swaps scopes (up to three added, one removed). Changes of one principal are at least
-  35 days apart, so no 30-day window holds three gains without a removal.
+  35 days apart, so no 30-day window contains three gains without a removal.
 - a rarely used scope: exercised once, 80 days before the end of the period (or on the
   first day when the period is shorter).
 
