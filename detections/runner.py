@@ -14,6 +14,7 @@ data updates the same rows, and a backfill over a past range never adds a second
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +40,6 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 # Evidence lists are cut to this many event ids (the smallest ids first); the details of
 # such an alert carry the full count as evidence_event_count.
 MAX_EVIDENCE_EVENTS = 1000
-
-# Statuses of alerts that exporters send; experimental rules write alerts for review only.
-EXPORTED_STATUSES = ("stable",)
 
 
 class RuleRunError(RuntimeError):
@@ -223,11 +221,13 @@ def run_detections(
         con.execute(_sql("create_candidates.sql"))
         for rule in selected:
             values = resolve_thresholds(rule, (thresholds or {}).get(rule.id))
+            started = time.perf_counter()
             count = _run_rule(con, rule, values, resolved_as_of)
             result.alerts_per_rule[rule.id] = count
-            log.info("rule %s (%s): %d alerts as of %s", rule.id, rule.status, count,
-                     resolved_as_of.isoformat())
+            log.info("rule %s (%s): %d alerts as of %s in %.2f s", rule.id, rule.status, count,
+                     resolved_as_of.isoformat(), time.perf_counter() - started)
         result.rules_run = len(selected)
+        started = time.perf_counter()
         _build_alert_rows(con)
         counts = con.execute(_sql("count_changes.sql")).fetchone()
         result.total, result.new, result.updated, result.unchanged, result.suppressed = counts
@@ -235,6 +235,7 @@ def run_detections(
         con.execute(_sql("resuppress_alerts.sql"), {"rule_ids": [rule.id for rule in selected]})
         con.execute("DROP TABLE IF EXISTS _rule_output")
         con.execute("COMMIT")
+        log.info("alerts table upserted in %.2f s", time.perf_counter() - started)
     except BaseException:
         con.execute("ROLLBACK")
         raise

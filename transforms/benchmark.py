@@ -175,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the lake")
     parser.add_argument("--files", type=int, default=10, help="lake files (one a day)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per figure; the median is reported"
+    )
     parser.add_argument("--workdir", type=Path, help="folder for the lake and databases")
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="agentaudit-bench-"))

@@ -48,5 +48,7 @@ def build_identity_model(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.rollback()
         raise
     if counts["tasks"] == 0:
-        logger.warning("identity model has no tasks because no row of decision_events has a task_id")
+        logger.warning(
+            "identity model has no tasks because no row of decision_events has a task_id"
+        )
     return counts

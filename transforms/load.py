@@ -93,9 +93,20 @@ def _event_column_ddl() -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create decision_events and the loader's tables when they do not exist yet."""
+    """Create decision_events and the loader's tables when they do not exist yet.
+
+    A warehouse created by an older release gains the contract columns added since, as
+    null columns, so its existing rows stay as they were.
+    """
     con.execute(read_sql("create_decision_events").format(event_columns=_event_column_ddl()))
     con.execute(read_sql("create_load_tables"))
+    present = {row[0] for row in con.execute("DESCRIBE decision_events").fetchall()}
+    for field in EVENT_SCHEMA:
+        if field.name not in present:
+            logger.info("adding column %s to decision_events", field.name)
+            con.execute(
+                f"ALTER TABLE decision_events ADD COLUMN {field.name} {duckdb_type(field.type)}"
+            )
 
 
 def list_lake_files(decisions_dir: Path) -> list[LakeFile]:
@@ -137,6 +148,14 @@ def _batch_columns(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str
     return {row[0]: row[1] for row in described}
 
 
+def _sql_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def build_projection(batch_columns: dict[str, str], load_id: int) -> str:
     """Return the SELECT list that maps the columns of a batch onto decision_events.
 
@@ -149,7 +168,7 @@ def build_projection(batch_columns: dict[str, str], load_id: int) -> str:
     for field in EVENT_SCHEMA:
         column_type = duckdb_type(field.type)
         if field.name == "attributes" and extra:
-            members = ", ".join(f"'{name}', \"{name}\"" for name in extra)
+            members = ", ".join(f"'{_sql_text(name)}', {_sql_identifier(name)}" for name in extra)
             base = "attributes" if "attributes" in batch_columns else "NULL"
             merged = f"json_merge_patch(coalesce({base}, '{{}}'), json_object({members}))"
             items.append(f"nullif(CAST({merged} AS VARCHAR), '{{}}') AS attributes")

@@ -110,6 +110,8 @@ def _parse_sink(name: str, entry: Any) -> SinkConfig:
     if missing:
         raise ExportConfigError(f"sink {name!r}: missing required key(s) {', '.join(missing)}")
 
+    _check_type_options(name, sink_type, entry)
+
     enabled = entry.get("enabled", sink_type in FILE_SINK_TYPES)
     if not isinstance(enabled, bool):
         raise ExportConfigError(f"sink {name!r}: enabled must be true or false, got {enabled!r}")
@@ -137,6 +139,24 @@ def _parse_sink(name: str, entry: Any) -> SinkConfig:
         timeout_seconds=_positive(name, "timeout_seconds", entry.get("timeout_seconds", 10.0)),
         batch_size=_positive_int(name, "batch_size", entry.get("batch_size", default_batch)),
     )
+
+
+def _check_type_options(name: str, sink_type: str, entry: Mapping[str, Any]) -> None:
+    if sink_type in ("splunk_hec", "webhook"):
+        url = str(entry["url"])
+        if not url.startswith(("http://", "https://")):
+            raise ExportConfigError(f"sink {name!r}: url must start with http:// or https://")
+    if sink_type != "syslog":
+        return
+    port = entry["port"]
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ExportConfigError(f"sink {name!r}: port must be an integer 1-65535, got {port!r}")
+    allowed = {"protocol": ("tcp", "udp"), "format": ("cef", "leef")}
+    for key, values in allowed.items():
+        if key in entry and entry[key] not in values:
+            raise ExportConfigError(
+                f"sink {name!r}: invalid {key} {entry[key]!r}; expected {' or '.join(values)}"
+            )
 
 
 def _positive_int(name: str, key: str, value: Any) -> int:

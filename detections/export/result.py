@@ -40,7 +40,10 @@ class SinkResult:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.failed == 0 and self.pending == 0
+        """True when nothing is pending or failed, including failures of earlier runs."""
+        return (
+            self.error is None and self.failed == 0 and self.pending == 0 and self.held_failed == 0
+        )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from detections.export.errors import ExportConfigError
 from detections.export.formats.common import action_name
 from detections.export.ledger import PENDING, ensure_tables, plan_deliveries, read_ledger
 from detections.export.result import ExportResult, PreviewRecord, SinkResult
-from detections.export.sinks import SINK_TYPES
+from detections.export.sinks import SINK_TYPES, Renderer
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +48,17 @@ def run_export(
     if base_dir is not None:
         sinks_config = resolve_paths(sinks_config, base_dir)
     sinks = _select(parse_sinks(sinks_config), sink_names)
+    # Build every renderer first, so an invalid option stops the run before any sink sends.
+    renderers = {sink.name: SINK_TYPES[sink.type].build_renderer(sink) for sink in sinks}
     alerts = load_exportable_alerts(con)
     result = ExportResult(dry_run=dry_run, alerts_considered=len(alerts))
     if not dry_run:
         ensure_tables(con)
     pacing = pacing or Pacing()
     for sink in sinks:
-        result.sinks.append(_export_sink(con, sink, alerts, environ, dry_run, pacing))
+        result.sinks.append(
+            _export_sink(con, sink, renderers[sink.name], alerts, environ, dry_run, pacing)
+        )
     return result
 
 
@@ -79,6 +83,7 @@ def _select(sinks: list[SinkConfig], names: Iterable[str] | None) -> list[SinkCo
 def _export_sink(
     con: duckdb.DuckDBPyConnection,
     sink: SinkConfig,
+    render: Renderer,
     alerts: list[Alert],
     environ: Mapping[str, str],
     dry_run: bool,
@@ -89,7 +94,6 @@ def _export_sink(
     plan = plan_deliveries(alerts, read_ledger(con, sink.name))
     result.unchanged = plan.unchanged
     result.held_failed = plan.held_failed
-    render = sink_type.build_renderer(sink)
 
     if dry_run:
         for delivery in plan.due:

@@ -78,6 +78,13 @@ def _webhook_renderer(sink: SinkConfig) -> Renderer:
 
 
 def _syslog_renderer(sink: SinkConfig) -> Renderer:
+    try:
+        return _build_syslog_renderer(sink)
+    except ExportConfigError as exc:
+        raise ExportConfigError(f"sink {sink.name!r}: {exc}") from None
+
+
+def _build_syslog_renderer(sink: SinkConfig) -> Renderer:
     payload_format = sink.get("format", "cef")
     if payload_format == "cef":
         render_payload = cef.render_cef
@@ -87,9 +94,7 @@ def _syslog_renderer(sink: SinkConfig) -> Renderer:
         def render_payload(alert: Alert, is_update: bool) -> str:
             return leef.render_leef(alert, is_update, delimiter)
     else:
-        raise ExportConfigError(
-            f"sink {sink.name!r}: invalid format {payload_format!r}; expected cef or leef"
-        )
+        raise ExportConfigError(f"invalid format {payload_format!r}; expected cef or leef")
     facility = facility_code(sink.get("facility", DEFAULT_FACILITY))
     hostname = sink.get("hostname") or socket.gethostname()
     app_name = sink.get("app_name", "agentaudit")

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ class ReadResult:
     messages: int
     bytes: int
     seconds: float
+    cpu_seconds: float | None = None
 
     @property
     def events_per_second(self) -> float:
@@ -56,12 +59,31 @@ class ReadResult:
     def mib_per_second(self) -> float:
         return self.bytes / MIB / self.seconds if self.seconds else 0.0
 
+    @property
+    def events_per_cpu_second(self) -> float | None:
+        return self.messages / self.cpu_seconds if self.cpu_seconds else None
+
     def figures(self) -> dict:
-        return {
+        figures = {
             f"{self.reader} events/s": round(self.events_per_second),
             f"{self.reader} MiB/s": round(self.mib_per_second, 2),
             f"{self.reader} seconds": round(self.seconds, 2),
         }
+        if self.cpu_seconds is not None:
+            figures[f"{self.reader} CPU seconds"] = round(self.cpu_seconds, 2)
+            figures[f"{self.reader} events per CPU second"] = round(self.events_per_cpu_second)
+        return figures
+
+
+def wait_with_usage(process: subprocess.Popen) -> tuple[int, resource.struct_rusage]:
+    """Wait for `process` and return its exit code and the kernel's resource usage of it."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage
+
+
+def cpu_seconds(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
@@ -88,7 +110,8 @@ def read_with_java_tool(settings: Settings, topic: str, messages: int) -> ReadRe
     """Read `messages` records of `topic` with Kafka's ConsumerPerformance tool.
 
     The tool's own elapsed time counts from its start, group join included, to its last
-    record; the JVM start-up before that is not counted.
+    record; the JVM start-up before that is not counted. Its CPU time is the whole JVM's,
+    start-up and JIT compilation included.
     """
     command = [
         java_executable(),
@@ -107,20 +130,27 @@ def read_with_java_tool(settings: Settings, topic: str, messages: int) -> ReadRe
         "--timeout",
         str(JAVA_TIMEOUT_MS),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-    if result.returncode != 0:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        returncode, usage = wait_with_usage(process)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if returncode != 0:
         raise RuntimeError(
-            f"{JAVA_TOOL} exited with code {result.returncode} on topic {topic}:\n"
-            f"{result.stderr[-2000:]}"
+            f"{JAVA_TOOL} exited with code {returncode} on topic {topic}:\n"
+            f"{stderr.decode(errors='replace')[-2000:]}"
         )
-    row = _parse_java_output(result.stdout)
+    row = _parse_java_output(stdout.decode(errors="replace"))
     consumed = int(row["data.consumed.in.nMsg"])
     if consumed < messages:
         raise RuntimeError(f"{JAVA_TOOL} read {consumed} of {messages} messages of {topic}")
     mib = float(row["data.consumed.in.MB"])
     # The tool prints MB as 2^20 bytes; the elapsed time follows from its rate.
     seconds = consumed / float(row["nMsg.sec"])
-    return ReadResult("java ConsumerPerformance", consumed, round(mib * MIB), seconds)
+    return ReadResult(
+        "java ConsumerPerformance", consumed, round(mib * MIB), seconds, cpu_seconds(usage)
+    )
 
 
 def _parse_java_output(stdout: str) -> dict[str, str]:
@@ -140,7 +170,7 @@ def read_with_kafka_python(settings: Settings, topic: str) -> ReadResult:
     the work the worker does per record.
     """
     config = settings.section("ingest")
-    clock = time.perf_counter()
+    clock, cpu_clock = time.perf_counter(), time.process_time()
     consumer = KafkaConsumer(
         bootstrap_servers=ensure_broker(settings),
         group_id=None,
@@ -177,7 +207,13 @@ def read_with_kafka_python(settings: Settings, topic: str) -> ReadResult:
                 )
     finally:
         consumer.close()
-    return ReadResult("kafka-python loop", messages, size, time.perf_counter() - clock)
+    return ReadResult(
+        "kafka-python loop",
+        messages,
+        size,
+        time.perf_counter() - clock,
+        time.process_time() - cpu_clock,
+    )
 
 
 def run_ingest_worker(
@@ -200,16 +236,14 @@ def run_ingest_worker(
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         clock = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+        returncode, usage = wait_with_usage(process)
         seconds = time.perf_counter() - clock
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    if returncode != 0:
         raise RuntimeError(
-            f"ingest worker on topic {topic} exited with code {process.returncode}; "
-            f"see {stderr_path}"
+            f"ingest worker on topic {topic} exited with code {returncode}; see {stderr_path}"
         )
     stats = json.loads(stdout_path.read_text().strip().splitlines()[-1])
     # Linux reports ru_maxrss in KiB.
     peak = usage.ru_maxrss * 1024
-    read = ReadResult("agentaudit ingest", stats["records_read"], 0, seconds)
+    read = ReadResult("agentaudit ingest", stats["records_read"], 0, seconds, cpu_seconds(usage))
     return IngestRun(read, stats, peak, data_dir)

@@ -143,7 +143,13 @@ def _stage(state: RunState, name: str, body) -> None:
     body(state, report)
     report.seconds = time.perf_counter() - clock
     state.stages.append(report)
-    log.info("stage %s finished in %.1f s", name, report.seconds)
+    log.info(
+        "stage %s finished in %.1f s: %s; %s",
+        name,
+        report.seconds,
+        report.figures,
+        [(m.name, m.ratio) for m in report.measures],
+    )
 
 
 def _ingest_stage(state: RunState, report: StageReport) -> None:
@@ -162,6 +168,11 @@ def _ingest_stage(state: RunState, report: StageReport) -> None:
     report.figures["kafka-python loop / java"] = round(
         bare.events_per_second / java.events_per_second, 3
     )
+    if ingest.read.cpu_seconds and java.cpu_seconds:
+        # On a shared machine the CPU time each reader used varies less than its wall time.
+        report.figures["ingest / java, events per CPU second"] = round(
+            ingest.read.events_per_cpu_second / java.events_per_cpu_second, 3
+        )
     report.measures.append(
         Measure(
             "ingest",

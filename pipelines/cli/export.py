@@ -29,8 +29,9 @@ def export_command(sink_names: tuple[str, ...], dry_run: bool, as_json: bool) ->
     """Send each new or changed alert once to every enabled sink (OCSF and ECS files,
     Splunk HEC, syslog CEF or LEEF, webhook) and record it in the `deliveries` table.
 
-    Exit code 0 when every alert reached every sink, 1 when some stay pending or failed,
-    or a sink could not start, 2 on a usage error.
+    Exit code 0 when every alert reached every sink. Exit code 1 when some alert is pending
+    or failed (in this run or an earlier one), a sink could not start or the configuration
+    is invalid. Exit code 2 on a usage error.
     """
     settings = load_settings()
     try:
@@ -52,6 +53,10 @@ def export_command(sink_names: tuple[str, ...], dry_run: bool, as_json: bool) ->
 
 def _run(settings, sink_names, dry_run: bool) -> ExportResult:
     sinks = settings.section("sinks")
+    if not settings.warehouse_path.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {settings.warehouse_path}: run the pipeline to build it first"
+        )
     if dry_run:
         con = connect_reader(settings.warehouse_path)
         try:

@@ -27,19 +27,26 @@ def _fail_on_kafka_errors(action: str, error: Exception) -> click.ClickException
 
 
 @click.command("ingest")
-@click.option("--follow", is_flag=True, help="Keep consuming after catching up, until SIGTERM or Ctrl-C.")
+@click.option(
+    "--follow", is_flag=True, help="Keep consuming after catching up, until SIGTERM or Ctrl-C."
+)
 @click.option("--max-seconds", type=float, default=None, help="Stop after this many seconds.")
 @click.option("--topic", default=None, help="Topic to read; default: kafka.topic in the config.")
 @click.option("--group", default=None, help="Consumer group; default: kafka.consumer_group.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's counts as JSON.")
-def ingest(follow: bool, max_seconds: float | None, topic: str | None, group: str | None, as_json: bool) -> None:
+def ingest(
+    follow: bool, max_seconds: float | None, topic: str | None, group: str | None, as_json: bool
+) -> None:
     """Read decision events from Kafka into the Parquet lake, quarantining invalid ones."""
     from pipelines.kafka.ingest import run_ingest
 
     try:
         stats = run_ingest(
-            load_settings(), stop_when_caught_up=not follow, max_seconds=max_seconds,
-            topic=topic, group=group,
+            load_settings(),
+            stop_when_caught_up=not follow,
+            max_seconds=max_seconds,
+            topic=topic,
+            group=group,
         )
     except (BrokerError, KafkaError) as exc:
         raise _fail_on_kafka_errors("ingest", exc) from exc
@@ -141,8 +148,13 @@ def quarantine_list(limit: int, as_json: bool) -> None:
     table = Table("topic", "partition", "offset", "field", "reason", "replayed", "value")
     for item in listing:
         table.add_row(
-            item["topic"], str(item["partition"]), str(item["offset"]), item["field"] or "",
-            item["reason"], "yes" if item["replayed"] else "", item["value_preview"],
+            item["topic"],
+            str(item["partition"]),
+            str(item["offset"]),
+            item["field"] or "",
+            item["reason"],
+            "yes" if item["replayed"] else "",
+            item["value_preview"],
         )
     console.print(table)
 
@@ -168,7 +180,13 @@ def quarantine_replay(as_json: bool) -> None:
 
 @click.command("compact")
 @click.option("--date", "event_date", default=None, help="Only this event_date (YYYY-MM-DD).")
-@click.option("--min-files", type=int, default=2, show_default=True, help="Compact a date with at least this many small files.")
+@click.option(
+    "--min-files",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Compact a date with at least this many small files.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def compact(event_date: str | None, min_files: int, as_json: bool) -> None:
     """Merge each event_date partition's small lake files into one, dropping exact duplicates."""

@@ -41,6 +41,20 @@ def _collect(function: Callable[..., dict[str, Any]], *args: Any, wait: float, *
         raise CommandError(f"query failed: {str(exc).splitlines()[0]}") from exc
 
 
+# Columns of the terminal tables; --json prints every field.
+ALERT_COLUMNS = (
+    "alert_id", "rule_id", "severity", "entity_id", "window_end", "explanation", "suppressed_by",
+)
+TIMELINE_COLUMNS = (
+    "event_time", "event_type", "task_id", "principal_id", "credential_id", "tool", "action",
+    "system", "decision", "outcome", "event_id",
+)
+EVENT_COLUMNS = (
+    "event_time", "event_type", "agent_id", "task_id", "tool", "action", "system", "outcome",
+    "event_id",
+)
+
+
 def _key_values(data: dict[str, Any], title: str):
     return rows_table(["field", "value"], list(data.items()), title)
 
@@ -89,11 +103,10 @@ def agent_command(agent_id: str, limit: int, as_json: bool, wait: float) -> None
         "system", "scope", "actions", "principal_id", "access_basis", "granted_at",
         "credential_id", "use_count", "last_used_at",
     ]))
-    out.print(dicts_table(data["alerts"], "Alerts", [
-        "alert_id", "rule_id", "severity", "entity_type", "entity_id", "window_end",
-        "explanation", "suppressed_by",
-    ]))
-    out.print(dicts_table(data["timeline"], f"Timeline (latest {limit} decisions, newest first)"))
+    out.print(dicts_table(data["alerts"], "Alerts", ALERT_COLUMNS))
+    out.print(dicts_table(
+        data["timeline"], f"Timeline (latest {limit} decisions, newest first)", TIMELINE_COLUMNS
+    ))
     _print_missing(out, data["missing_tables"])
 
 
@@ -118,11 +131,8 @@ def credential_command(credential_id: str, as_json: bool, wait: float) -> None:
         out.print(_key_values(data["issued_task"], "Issued for task"))
     out.print(dicts_table(data["tasks_used"], "Uses per task"))
     out.print(dicts_table(data["used_by"], "Used by"))
-    out.print(dicts_table(data["alerts"], "Alerts", [
-        "alert_id", "rule_id", "severity", "entity_type", "entity_id", "window_end",
-        "explanation", "suppressed_by",
-    ]))
-    out.print(dicts_table(data["events"], "Events naming the credential"))
+    out.print(dicts_table(data["alerts"], "Alerts", ALERT_COLUMNS))
+    out.print(dicts_table(data["events"], "Events naming the credential", EVENT_COLUMNS))
     _print_missing(out, data["missing_tables"])
 
 
@@ -138,7 +148,7 @@ def alert_command(alert_id: str, as_json: bool, wait: float) -> None:
         return
     out = console()
     out.print(_key_values(data["alert"], f"Alert {alert_id}"))
-    out.print(dicts_table(data["evidence"], "Evidence events"))
+    out.print(dicts_table(data["evidence"], "Evidence events", EVENT_COLUMNS))
     if data["missing_evidence_ids"]:
         out.print(
             "Evidence ids not in decision_events: " + ", ".join(data["missing_evidence_ids"]),

@@ -47,7 +47,10 @@ def cell_text(value: Any) -> str:
 
 
 def rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None):
-    """Build a rich table of `rows`; values are shown as plain text, never as markup."""
+    """Build a rich table of `rows`; values are shown as plain text, never as markup.
+
+    Values too wide for the terminal fold onto more lines; none is cut short.
+    """
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")

@@ -56,8 +56,8 @@ def open_warehouse_reader(
     """
     if not path.exists():
         raise WarehouseMissing(
-            f"no warehouse at {path}: run the agentaudit_pipeline job (or `agentaudit demo`) "
-            "to build it, or use --lake to query the Parquet lake"
+            f"no warehouse at {path}: build it with `agentaudit run` (or `agentaudit demo`), "
+            "or use --lake to query the Parquet lake"
         )
     deadline = time.monotonic() + max(wait_seconds, 0.0)
     attempts = 0

@@ -18,10 +18,14 @@ class NotFound(LookupError):
 def plain_value(value: Any) -> Any:
     """Convert one DuckDB value to JSON-ready Python: ISO-8601 UTC text for timestamps."""
     if isinstance(value, dt.datetime):
+        # Milliseconds when the value has no finer digits, so common timestamps stay short.
+        timespec = "auto" if value.microsecond % 1000 else "milliseconds"
+        if value.microsecond == 0:
+            timespec = "seconds"
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
-            return value.isoformat().replace("+00:00", "Z")
-        return value.isoformat()
+            return value.isoformat(timespec=timespec).replace("+00:00", "Z")
+        return value.isoformat(timespec=timespec)
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):

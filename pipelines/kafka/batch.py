@@ -80,7 +80,7 @@ class PartitionBatch:
 
 @dataclass
 class FlushResult:
-    """What one flush made durable: files, row counts and the offsets to commit."""
+    """Result of one flush: the durable files, row counts and the offsets to commit."""
 
     files: list[Path]
     written: int
@@ -128,7 +128,7 @@ class IngestBuffer:
         batch.quarantined.append(row)
 
     def _convert(self, batch: PartitionBatch) -> None:
-        """Move a partition's pending rows into an Arrow table; rows Arrow rejects go to quarantine."""
+        """Move pending rows into an Arrow table; a row that Arrow rejects goes to quarantine."""
         if not batch.rows:
             return
         try:
@@ -152,14 +152,22 @@ class IngestBuffer:
                 log.warning(
                     "topic %s partition %d offset %d: row does not fit the event schema (%s); "
                     "quarantining it",
-                    self.topic, batch.partition, message.offset, exc,
+                    self.topic,
+                    batch.partition,
+                    message.offset,
+                    exc,
                 )
                 batch.quarantined.append(
                     quarantine_row(
-                        value=message.value, key=message.key,
-                        reason=f"row does not fit the event schema: {exc}", field=None,
-                        topic=self.topic, partition=batch.partition, offset=message.offset,
-                        timestamp_ms=message.timestamp_ms, quarantined_at=row["ingested_at"],
+                        value=message.value,
+                        key=message.key,
+                        reason=f"row does not fit the event schema: {exc}",
+                        field=None,
+                        topic=self.topic,
+                        partition=batch.partition,
+                        offset=message.offset,
+                        timestamp_ms=message.timestamp_ms,
+                        quarantined_at=row["ingested_at"],
                     )
                 )
                 continue
@@ -168,10 +176,9 @@ class IngestBuffer:
         return rows_to_table(kept_rows), pa.array(kept_dates, pa.string())
 
     def is_over_size(self) -> bool:
-        """Return True when the buffer holds max_records records or max_bytes bytes."""
+        """Return True when the buffer contains max_records records or max_bytes bytes."""
         return (
-            self.record_count >= self.limits.max_records
-            or self.byte_count >= self.limits.max_bytes
+            self.record_count >= self.limits.max_records or self.byte_count >= self.limits.max_bytes
         )
 
     def full_reason(self) -> str | None:

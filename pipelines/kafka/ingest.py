@@ -54,14 +54,14 @@ from transforms.contract import (
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_MS = 500
-COMMIT_RETRY_SECONDS = 60.0
+COMMIT_RETRY_SECONDS = 10.0
 COMMIT_ATTEMPT_TIMEOUT_MS = 5000
 # Bounds on what the consumer fetches ahead of the buffer, so memory stays flat.
 DEFAULT_MAX_POLL_RECORDS = 2000
 DEFAULT_FETCH_MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_PARTITION_FETCH_BYTES = 4 * 1024 * 1024
-# kafka-python backs off reconnects up to 30 s by default; a short cap lets the worker
-# find the group coordinator again within seconds after a broker restart.
+# kafka-python 3.0.12 backs off reconnects up to 30 s by default. A 2 s cap makes the
+# worker try the broker again within seconds once it is back.
 RECONNECT_BACKOFF_MAX_MS = 2000
 
 
@@ -132,6 +132,7 @@ class IngestWorker:
         # Next offsets of durable flushes whose commit failed while this worker kept its
         # partitions (broker outage); the next commit includes them.
         self.uncommitted: dict[int, int] = {}
+        self.last_commit_attempt = 0.0
         self.consumer: KafkaConsumer | None = None
 
     # Rebalance callbacks run on kafka-python's IO thread while `poll` blocks the main
@@ -141,7 +142,9 @@ class IngestWorker:
             log.info(
                 "group %s: partitions %s revoked; dropping %d uncommitted buffered records, "
                 "the next owner reads them again",
-                self.group, sorted(tp.partition for tp in revoked), self.buffer.record_count,
+                self.group,
+                sorted(tp.partition for tp in revoked),
+                self.buffer.record_count,
             )
         self.buffer.clear()
         self.uncommitted.clear()
@@ -167,8 +170,8 @@ class IngestWorker:
     def _prepare_assignment(self, polled: dict) -> None:
         """Remove files left uncommitted by an earlier owner, then note where reading ends.
 
-        `polled` holds records returned by the poll that completed the assignment: the
-        consumer's position is already past them, so their first offset is the start.
+        `polled` contains the records returned by the poll that completed the assignment.
+        The consumer's position is already past them, so their first offset is the start.
         """
         self._assignment_changed = False
         assigned = sorted(self.assigned or (), key=lambda tp: tp.partition)
@@ -176,15 +179,20 @@ class IngestWorker:
         for tp, records in polled.items():
             if records and tp.partition in self.read_positions:
                 self.read_positions[tp.partition] = records[0].offset
-        self.end_offsets = {
-            tp.partition: offset for tp, offset in self.consumer.end_offsets(assigned).items()
-        } if assigned else {}
+        self.end_offsets = (
+            {tp.partition: offset for tp, offset in self.consumer.end_offsets(assigned).items()}
+            if assigned
+            else {}
+        )
         for partition, position in self.read_positions.items():
             self._remove_uncommitted_files(partition, position)
         log.info(
             "group %s topic %s: assigned partitions %s, reading from %s up to end offsets %s",
-            self.group, self.topic, [tp.partition for tp in assigned],
-            self.read_positions, self.end_offsets,
+            self.group,
+            self.topic,
+            [tp.partition for tp in assigned],
+            self.read_positions,
+            self.end_offsets,
         )
 
     def _remove_uncommitted_files(self, partition: int, position: int) -> None:
@@ -205,7 +213,10 @@ class IngestWorker:
             log.warning(
                 "topic %s partition %d: removed %d files at or past committed offset %d "
                 "(left by a worker that stopped before committing); their records are read again",
-                self.topic, partition, removed, position,
+                self.topic,
+                partition,
+                removed,
+                position,
             )
             self.stats.stale_files_removed += removed
 
@@ -224,11 +235,16 @@ class IngestWorker:
         except Exception as exc:  # a bug must not stop the partition: hold the record back
             log.exception(
                 "topic %s partition %d offset %d: validation failed unexpectedly; quarantining",
-                record.topic, record.partition, record.offset,
+                record.topic,
+                record.partition,
+                record.offset,
             )
             self._quarantine(
-                record, f"validation failed unexpectedly: {type(exc).__name__}: {exc}", None,
-                now, size,
+                record,
+                f"validation failed unexpectedly: {type(exc).__name__}: {exc}",
+                None,
+                now,
+                size,
             )
             return
         row["source_topic"] = record.topic
@@ -241,9 +257,15 @@ class IngestWorker:
     def _quarantine(self, record, reason: str, field_name, now: datetime, size: int) -> None:
         self.buffer.add_quarantined(
             quarantine_row(
-                value=record.value, key=record.key, reason=reason, field=field_name,
-                topic=record.topic, partition=record.partition, offset=record.offset,
-                timestamp_ms=record.timestamp, quarantined_at=now,
+                value=record.value,
+                key=record.key,
+                reason=reason,
+                field=field_name,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                timestamp_ms=record.timestamp,
+                quarantined_at=now,
             ),
             size,
         )
@@ -263,28 +285,50 @@ class IngestWorker:
         log.info(
             "group %s topic %s flush %d (%s): %d events and %d quarantined in %d files; "
             "offsets %s; committed %s",
-            self.group, self.topic, self.stats.flushes, reason, result.written,
-            result.quarantined, len(result.files),
-            {p: f"{result.first_offsets[p]}..{n - 1}" for p, n in sorted(result.next_offsets.items())},
+            self.group,
+            self.topic,
+            self.stats.flushes,
+            reason,
+            result.written,
+            result.quarantined,
+            len(result.files),
+            {
+                p: f"{result.first_offsets[p]}..{n - 1}"
+                for p, n in sorted(result.next_offsets.items())
+            },
             "yes" if committed else "no",
         )
 
     def _commit(self, result: FlushResult) -> bool:
-        next_offsets = {**self.uncommitted, **result.next_offsets}
+        """Commit the flush's offsets with any earlier ones still pending."""
+        self.uncommitted.update(result.next_offsets)
+        return self._commit_pending(retry_seconds=COMMIT_RETRY_SECONDS)
+
+    def _commit_pending(self, *, retry_seconds: float) -> bool:
+        """Commit `self.uncommitted`; return False when it stays pending or was given up.
+
+        Retries for at most `retry_seconds` here. After that the offsets stay pending and the
+        main loop retries them after each poll, so the worker keeps polling, and stays in
+        its group, through a broker outage.
+        """
+        next_offsets = dict(self.uncommitted)
         offsets = {
             TopicPartition(self.topic, partition): OffsetAndMetadata(offset, "", -1)
             for partition, offset in next_offsets.items()
         }
-        deadline = time.monotonic() + COMMIT_RETRY_SECONDS
+        self.last_commit_attempt = time.monotonic()
+        deadline = self.last_commit_attempt + retry_seconds
         while True:
             try:
                 self.consumer.commit(offsets, timeout_ms=COMMIT_ATTEMPT_TIMEOUT_MS)
                 break
             except CommitFailedError as exc:
-                return self._commit_failed(result, exc)
+                # The group moved on: the partitions' next owner removes and rereads the files.
+                self.uncommitted.clear()
+                return self._commit_failed(next_offsets, exc, pending=False)
             except KafkaError as exc:
                 if not getattr(exc, "retriable", False) or time.monotonic() >= deadline:
-                    return self._commit_failed(result, exc)
+                    return self._commit_failed(next_offsets, exc, pending=True)
                 log.warning("group %s: commit failed (%r); retrying", self.group, exc)
                 time.sleep(1.0)
         self.uncommitted.clear()
@@ -295,27 +339,34 @@ class IngestWorker:
             )
         return True
 
-    def _commit_failed(self, result: FlushResult, exc: Exception) -> bool:
+    def _commit_failed(self, offsets: dict[int, int], exc: Exception, *, pending: bool) -> bool:
         self.stats.commit_failures += 1
-        if not isinstance(exc, CommitFailedError):
-            self.uncommitted.update(result.next_offsets)
+        outcome = (
+            "stays pending and is retried after the next poll"
+            if pending
+            else "is dropped; the next owner of those partitions removes and rewrites the files"
+        )
         log.warning(
-            "group %s topic %s: commit of offsets %s failed (%r); the %d files written stay "
-            "uncommitted until a later commit covers them, or the next owner of those "
-            "partitions removes and rewrites them",
-            self.group, self.topic, result.next_offsets, exc, len(result.files),
+            "group %s topic %s: commit of offsets %s failed (%r); the commit %s",
+            self.group,
+            self.topic,
+            offsets,
+            exc,
+            outcome,
         )
         return False
 
     def _caught_up(self) -> bool:
-        if self.assigned is None or self._assignment_changed:
+        if self.assigned is None or self._assignment_changed or self.uncommitted:
             return False
         return all(
             self.read_positions.get(partition, 0) >= end
             for partition, end in self.end_offsets.items()
         )
 
-    def run(self, *, stop_when_caught_up: bool = True, max_seconds: float | None = None) -> IngestStats:
+    def run(
+        self, *, stop_when_caught_up: bool = True, max_seconds: float | None = None
+    ) -> IngestStats:
         """Consume until caught up, `max_seconds` elapse or a stop is requested; flush on exit."""
         ensure_topic(self.settings, self.topic)
         self.consumer = self._open_consumer()
@@ -336,6 +387,8 @@ class IngestWorker:
                 reason = self.buffer.full_reason()
                 if reason:
                     self.flush(reason)
+                elif self.uncommitted and time.monotonic() - self.last_commit_attempt >= 1.0:
+                    self._commit_pending(retry_seconds=0)
                 if self.stop_requested.is_set():
                     self.stats.stopped_because = "stop requested"
                 elif stop_when_caught_up and self._caught_up():
@@ -345,13 +398,20 @@ class IngestWorker:
                 else:
                     continue
                 self.flush("shutdown")
+                if self.uncommitted:
+                    self._commit_pending(retry_seconds=COMMIT_RETRY_SECONDS)
                 break
         finally:
             self.consumer.close(autocommit=False)
         log.info(
             "group %s topic %s: ingest stopped (%s): read %d, wrote %d, quarantined %d, %d files",
-            self.group, self.topic, self.stats.stopped_because, self.stats.records_read,
-            self.stats.records_written, self.stats.records_quarantined, self.stats.files_written,
+            self.group,
+            self.topic,
+            self.stats.stopped_because,
+            self.stats.records_read,
+            self.stats.records_written,
+            self.stats.records_quarantined,
+            self.stats.files_written,
         )
         return self.stats
 
@@ -390,7 +450,9 @@ def main(argv: list[str] | None = None) -> int:
         "--instance-id", default=None, help="static group member id (group.instance.id)"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     overrides = {"ingest": {"group_instance_id": args.instance_id}} if args.instance_id else {}
     stats = run_ingest(
         load_settings(**overrides),

@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 LINGER_MS = 20
 BATCH_BYTES = 256 * 1024
 COMPRESSION = "lz4"
-# The broker accepts batches up to message.max.bytes (4 MiB on the local broker); a larger
-# request limit lets tests send oversized messages that the ingest worker must quarantine.
+# The local broker accepts batches up to message.max.bytes, 4 MiB. A request limit just
+# below it lets tests send oversized messages, which the ingest worker must quarantine.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024 - 64 * 1024
 
 
@@ -41,7 +41,9 @@ def _json_default(value: Any) -> str:
 
 def encode_event(event: dict[str, Any]) -> bytes:
     """Encode one contract event as compact UTF-8 JSON; datetimes become ISO-8601 text."""
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    return json.dumps(
+        event, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    ).encode()
 
 
 def agent_key(event: dict[str, Any]) -> bytes | None:
@@ -50,7 +52,7 @@ def agent_key(event: dict[str, Any]) -> bytes | None:
 
 
 def open_producer(settings: Settings) -> KafkaProducer:
-    """Open an idempotent producer on the configured cluster, starting the local broker if needed."""
+    """Open an idempotent producer; the local broker is started when none is configured."""
     return KafkaProducer(
         bootstrap_servers=ensure_broker(settings),
         client_id="agentaudit-producer",
@@ -116,11 +118,15 @@ def produce_raw(
     return produce_records(settings, zip(key_list, values, strict=True), topic=topic)
 
 
-def ensure_topic(settings: Settings, topic: str | None = None, partitions: int | None = None) -> bool:
+def ensure_topic(
+    settings: Settings, topic: str | None = None, partitions: int | None = None
+) -> bool:
     """Create `topic` with `partitions` partitions unless it exists; return True if created."""
     target = topic or settings.topic
     count = partitions or int(settings.section("kafka").get("partitions", 6))
-    admin = KafkaAdminClient(bootstrap_servers=ensure_broker(settings), client_id="agentaudit-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=ensure_broker(settings), client_id="agentaudit-admin"
+    )
     try:
         if target in admin.list_topics():
             return False
@@ -132,7 +138,9 @@ def ensure_topic(settings: Settings, topic: str | None = None, partitions: int |
         except TopicAlreadyExistsError:
             return False
         except KafkaError as exc:
-            raise ProduceError(f"creating topic {target} with {count} partitions failed: {exc}")
+            raise ProduceError(
+                f"creating topic {target} with {count} partitions failed: {exc}"
+            ) from exc
     finally:
         admin.close()
     log.info("created topic %s with %d partitions", target, count)

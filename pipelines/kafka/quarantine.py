@@ -74,7 +74,7 @@ def _ledger_dir(settings: Settings) -> Path:
 
 
 def replayed_keys(settings: Settings) -> set[RecordKey]:
-    """Return (topic, partition, offset) of every record that a completed replay sent to the lake."""
+    """Return (topic, partition, offset) of each record a completed replay sent to the lake."""
     keys: set[RecordKey] = set()
     for path in sorted(_ledger_dir(settings).glob("*.parquet")):
         table = pq.read_table(path, columns=["source_topic", "source_partition", "source_offset"])
@@ -161,7 +161,9 @@ def replay_quarantine(settings: Settings, *, now: datetime | None = None) -> Rep
         stats.candidates += 1
         try:
             row = normalize_event(
-                decode_message(held["raw_value"], max_bytes=max_bytes), now=now, max_future_skew=skew
+                decode_message(held["raw_value"], max_bytes=max_bytes),
+                now=now,
+                max_future_skew=skew,
             )
         except InvalidEvent as exc:
             invalid[exc.reason] += 1
@@ -172,8 +174,12 @@ def replay_quarantine(settings: Settings, *, now: datetime | None = None) -> Rep
         by_day[event_date(row)].append(row)
         ledger.append(
             {
-                "source_topic": key[0], "source_partition": key[1], "source_offset": key[2],
-                "event_id": row["event_id"], "replay_id": stats.replay_id, "replayed_at": now,
+                "source_topic": key[0],
+                "source_partition": key[1],
+                "source_offset": key[2],
+                "event_id": row["event_id"],
+                "replay_id": stats.replay_id,
+                "replayed_at": now,
             }
         )
 
@@ -184,8 +190,13 @@ def replay_quarantine(settings: Settings, *, now: datetime | None = None) -> Rep
     log.info(
         "quarantine replay %s: %d candidates, %d replayed in %d files, %d still invalid, "
         "%d already replayed, %d not yet committed",
-        stats.replay_id, stats.candidates, stats.replayed, len(stats.files), stats.still_invalid,
-        stats.skipped_already_replayed, stats.skipped_uncommitted,
+        stats.replay_id,
+        stats.candidates,
+        stats.replayed,
+        len(stats.files),
+        stats.still_invalid,
+        stats.skipped_already_replayed,
+        stats.skipped_uncommitted,
     )
     return stats
 

@@ -161,7 +161,11 @@ def compact_partition(
     stats.outputs.append(str(output))
     log.info(
         "compacted %s: %d files with %d rows into %s with %d rows (%d exact duplicates removed)",
-        partition_dir.name, len(inputs), rows_in, output.name, table.num_rows,
+        partition_dir.name,
+        len(inputs),
+        rows_in,
+        output.name,
+        table.num_rows,
         stats.duplicates_removed,
     )
     return stats

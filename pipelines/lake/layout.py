@@ -37,7 +37,9 @@ class IngestFile:
 
 def ingest_file_name(topic: str, partition: int, first_offset: int, last_offset: int) -> str:
     """Return the name of the file holding `topic`/`partition` records first..last (inclusive)."""
-    return f"{topic}+{partition}+{first_offset:0{OFFSET_DIGITS}d}+{last_offset:0{OFFSET_DIGITS}d}.parquet"
+    first = f"{first_offset:0{OFFSET_DIGITS}d}"
+    last = f"{last_offset:0{OFFSET_DIGITS}d}"
+    return f"{topic}+{partition}+{first}+{last}.parquet"
 
 
 def parse_ingest_file(path: Path) -> IngestFile | None:

@@ -20,7 +20,9 @@ def _path(lake_dir: Path, topic: str, partition: int) -> Path:
     return lake_dir / STATE_DIR / f"{topic}+{partition}.json"
 
 
-def record_committed_offset(lake_dir: Path, topic: str, partition: int, offset: int, group: str) -> None:
+def record_committed_offset(
+    lake_dir: Path, topic: str, partition: int, offset: int, group: str
+) -> None:
     """Durably record that `group` committed `offset` (the next to read) for a partition."""
     text = json.dumps({"topic": topic, "partition": partition, "offset": offset, "group": group})
     write_text_durably(_path(lake_dir, topic, partition), text)

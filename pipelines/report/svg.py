@@ -17,13 +17,14 @@ _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
 def _nice_max(value: int) -> int:
-    """Round the largest value up to 1, 2 or 5 times a power of ten, for the axis top."""
+    """Round the largest value up to 1, 2, 2.5 or 5 times a power of ten, for the axis top."""
     if value <= 1:
         return 1
     magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
+    for step in (1, 2, 2.5, 5, 10):
+        top = math.ceil(step * magnitude)
+        if value <= top:
+            return top
     return 10 * magnitude
 
 
@@ -49,7 +50,8 @@ def stacked_bars(
     bar_width = max(slot * 0.7, 1.0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f'width="{width}" height="{height}" style="max-width:100%;height:auto" '
+        f'role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
     for tick in (0, y_max // 2, y_max) if y_max >= 2 else (0, y_max):
@@ -104,7 +106,8 @@ def horizontal_bars(
     plot_width = width - label_width - 50
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f'width="{width}" height="{height}" style="max-width:100%;height:auto" '
+        f'role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
     for index, (label, value, color) in enumerate(rows):

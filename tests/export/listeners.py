@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import ssl
+import subprocess
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -65,12 +68,18 @@ class RecordingHttpServer:
     """Records every POST; `script` contains actions for the next requests, then all succeed.
 
     Actions: ("ok",), ("status", code), ("slow", seconds) and ("drop",). A request
-    counts as accepted only when it was answered with success. `reject` is an optional
-    predicate on the body that answers 400 for matching requests, whatever the script.
+    counts as accepted only when it got a success response in time. A slow response is
+    not accepted: this receiver models one that commits only when its answer reaches the
+    client, whereas a real Splunk may index such a request, so the sender duplicates it.
+    `reject` is an optional predicate on the body that answers 400 for matching requests,
+    whatever the script.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self._server.daemon_threads = True
         self._server.owner = self  # type: ignore[attr-defined]
         self._lock = threading.Lock()
@@ -89,7 +98,7 @@ class RecordingHttpServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def start(self) -> RecordingHttpServer:
         self._thread.start()
@@ -205,3 +214,15 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """Create a certificate and key for 127.0.0.1 with openssl; return (cert, key) paths."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key

@@ -29,6 +29,9 @@ FILE = {"type": "ocsf_file", "path": "a"}
         ({**FILE, "enabled": "yes"}, "enabled must be true or false"),
         ({**FILE, "retry": {"max_attempts": 0}}, "retry.max_attempts"),
         ({**FILE, "timeout_seconds": -1}, "timeout_seconds"),
+        ({"type": "syslog", "host": "127.0.0.1", "port": "514"}, "port must be an integer"),
+        ({"type": "syslog", "host": "127.0.0.1", "port": 514, "format": "json"}, "invalid format"),
+        ({"type": "webhook", "url": "ftp://127.0.0.1/x"}, "url must start with"),
     ],
 )
 def test_invalid_sink_config_rejected(entry, message):
@@ -120,3 +123,28 @@ def test_cli_disabled_sink_is_an_error(environment):
 
     assert result.exit_code == 1
     assert "sink 'splunk' is disabled" in result.output
+
+
+def test_invalid_option_stops_before_sending(con, tmp_path):
+    insert_alerts(con, [alert_row(1)])
+    sinks = {
+        "ocsf": {"type": "ocsf_file", "path": str(tmp_path / "ocsf.ndjson")},
+        "qradar": {"type": "syslog", "enabled": True, "host": "127.0.0.1", "port": 514,
+                   "format": "leef", "leef_delimiter": "="},
+    }  # fmt: skip
+
+    with pytest.raises(ExportConfigError, match="invalid LEEF delimiter"):
+        run_export(con, sinks)
+
+    assert not (tmp_path / "ocsf.ndjson").exists()
+
+
+def test_cli_missing_warehouse_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTAUDIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AGENTAUDIT_CONFIG", str(DEFAULT_CONFIG))
+
+    result = CliRunner().invoke(cli, ["export"])
+
+    assert result.exit_code == 1
+    assert "no warehouse at" in result.output
+    assert not (tmp_path / "warehouse.duckdb").exists()

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import ssl
 from collections import Counter
+
+import pytest
 
 from detections.export import run_export
 
 from .alert_rows import alert_row, changed, insert_alerts
-from .listeners import closed_port
+from .listeners import RecordingHttpServer, closed_port, self_signed_certificate
 
 TOKEN = "hec-token-0d6c1f8e-test"
 TOKEN_ENV = {"AGENTAUDIT_TEST_HEC_TOKEN": TOKEN}
@@ -158,6 +162,7 @@ def test_hec_400_is_recorded_and_held(con, http_server, pacing, caplog):
     assert first.sink("splunk").failed == 1
     assert len(http_server.requests) == 1
     assert second.sink("splunk").held_failed == 1
+    assert not second.ok
     status, attempts, error = con.execute(
         "SELECT status, attempts, last_error FROM deliveries"
     ).fetchone()
@@ -234,3 +239,26 @@ def test_hec_outage_delivers_each_alert_once(con, http_server, pacing):
     assert set(counts.values()) == {1}
     statuses = con.execute("SELECT DISTINCT status FROM deliveries").fetchall()
     assert statuses == [("sent",)]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_hec_over_tls_verifies_certificate(con, tmp_path, pacing):
+    cert, key = self_signed_certificate(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server = RecordingHttpServer(tls=tls).start()
+    try:
+        insert_alerts(con, [alert_row(1)])
+        untrusted = hec_sink(server.url, retry={"max_attempts": 1})
+        trusted = hec_sink(server.url, ca_file=str(cert))
+
+        rejected = run_export(con, untrusted, environ=TOKEN_ENV, pacing=pacing)
+        rejected_error = con.execute("SELECT last_error FROM deliveries").fetchone()[0]
+        accepted = run_export(con, trusted, environ=TOKEN_ENV, pacing=pacing)
+    finally:
+        server.stop()
+
+    assert rejected.sink("splunk").pending == 1
+    assert "certificate verify failed" in rejected_error
+    assert accepted.sink("splunk").sent == 1
+    assert len(server.accepted()) == 1

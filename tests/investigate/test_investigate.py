@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.investigate.conftest import run_agentaudit
+from tests.investigate.conftest import build_fleet_warehouse
 from tests.investigate.scenario import RESEARCH_AGENT, STANDING_CREDENTIAL, SUPPORT_AGENT
 
 
@@ -178,17 +178,15 @@ def test_terminal_sections(invoke):
         assert title in credential.stdout
 
 
-def test_missing_alerts_table_noted(tmp_path):
-    from tests.investigate.conftest import build_fleet_warehouse
-
+def test_missing_alerts_table_noted(invoke, tmp_path):
     build_fleet_warehouse(tmp_path, detect=False)
-    result = run_agentaudit("investigate", "agent", SUPPORT_AGENT, "--json", data_dir=tmp_path)
-    assert result.returncode == 0, result.stderr
+    result = invoke("investigate", "agent", SUPPORT_AGENT, "--json", data_dir=tmp_path)
+    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["missing_tables"] == ["alerts"]
     assert data["alerts"] == []
-    alert = run_agentaudit("investigate", "alert", "abc", data_dir=tmp_path)
-    assert alert.returncode == 1
+    alert = invoke("investigate", "alert", "abc", data_dir=tmp_path)
+    assert alert.exit_code == 1
     assert "no alerts table" in alert.stderr
 
 

@@ -162,13 +162,9 @@ def test_sql_dash_reads_query_from_stdin(invoke):
     assert result.stdout == "five\n5\n"
 
 
-def test_installed_script_exit_codes(fleet_dir, tmp_path):
-    ok = run_agentaudit("sql", "--format", "json", "SELECT 1 AS one", data_dir=fleet_dir)
-    assert (ok.returncode, json.loads(ok.stdout)) == (0, [{"one": 1}])
+def test_installed_script_exit_codes(fleet_dir):
     bad = run_agentaudit("sql", "SELECT FROM WHERE", data_dir=fleet_dir)
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: ")
     usage = run_agentaudit("sql", "--format", "yaml", "SELECT 1", data_dir=fleet_dir)
     assert usage.returncode == 2
-    missing = run_agentaudit("sql", "SELECT 1", data_dir=tmp_path)
-    assert missing.returncode == 1

@@ -11,7 +11,9 @@ import duckdb
 from pipelines.settings import Settings, load_settings
 
 
-def settings_for(data_dir: Path, topic: str, *, group: str | None = None, **ingest: Any) -> Settings:
+def settings_for(
+    data_dir: Path, topic: str, *, group: str | None = None, **ingest: Any
+) -> Settings:
     """Return settings whose data directory, topic and consumer group belong to one test."""
     settings = load_settings(
         kafka={"topic": topic, "consumer_group": group or f"group-{topic}"}, ingest=ingest

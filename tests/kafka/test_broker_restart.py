@@ -20,7 +20,9 @@ from tests.kafka.events import make_events
 from tests.kafka.lake import event_id_counts, settings_for
 from tests.kafka.workers import start_worker, write_config
 
-pytestmark = pytest.mark.integration
+# Two broker starts cost over a minute, so the test runs with the slow tests:
+#     .venv/bin/pytest -m slow tests/kafka/test_broker_restart.py -s
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PRIVATE_PORT = 19192
 WAIT_SECONDS = 240
@@ -82,7 +84,9 @@ def test_broker_restart_mid_ingest(tmp_path, topic_name, private_broker):
     assert exit_code == 0, log_path.read_text(errors="replace")[-3000:]
     stats = json.loads(log_path.read_text().strip().splitlines()[-1])
     counts = event_id_counts(settings)
-    print(f"\nbroker restart: rows={sum(counts.values())} distinct={len(counts)} "
-          f"commit failures={stats['commit_failures']}")
+    print(
+        f"\nbroker restart: rows={sum(counts.values())} distinct={len(counts)} "
+        f"commit failures={stats['commit_failures']}"
+    )
     assert len(counts) == 40_000
     assert set(counts.values()) == {1}

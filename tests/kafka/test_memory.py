@@ -1,7 +1,7 @@
 """Memory of the ingest worker stays flat as the backlog grows.
 
-The worker runs as a subprocess over a backlog of 20,000 and then 100,000 events with a
-5,000-record buffer; psutil samples its resident set size until it exits. Five times the
+The worker runs as a subprocess over a backlog of 10,000 and then 50,000 events with a
+2,500-record buffer; psutil samples its resident set size until it exits. Five times the
 backlog must not come near five times the memory: the assertion is a generous structural
 bound (under twice the small run's peak), not a measurement of speed.
 """
@@ -21,7 +21,7 @@ from tests.kafka.workers import start_worker, write_config
 
 pytestmark = pytest.mark.integration
 
-BUFFER = {"batch_max_records": 5000, "batch_max_seconds": 30}
+BUFFER = {"batch_max_records": 2500, "batch_max_seconds": 30}
 
 
 def peak_rss_of_ingest(tmp_path: Path, topic: str, events: int) -> tuple[int, int]:
@@ -46,12 +46,12 @@ def peak_rss_of_ingest(tmp_path: Path, topic: str, events: int) -> tuple[int, in
 
 
 def test_peak_memory_flat_with_larger_backlog(tmp_path, topic_name, kafka_bootstrap):
-    small_peak, small_count = peak_rss_of_ingest(tmp_path, f"{topic_name}.small", 20_000)
-    large_peak, large_count = peak_rss_of_ingest(tmp_path, f"{topic_name}.large", 100_000)
+    small_peak, small_count = peak_rss_of_ingest(tmp_path, f"{topic_name}.small", 10_000)
+    large_peak, large_count = peak_rss_of_ingest(tmp_path, f"{topic_name}.large", 50_000)
     print(
-        f"\npeak RSS: 20,000 events {small_peak / 2**20:.0f} MiB, "
-        f"100,000 events {large_peak / 2**20:.0f} MiB"
+        f"\npeak RSS: 10,000 events {small_peak / 2**20:.0f} MiB, "
+        f"50,000 events {large_peak / 2**20:.0f} MiB"
     )
-    assert small_count == 20_000
-    assert large_count == 100_000
+    assert small_count == 10_000
+    assert large_count == 50_000
     assert large_peak < 2 * small_peak

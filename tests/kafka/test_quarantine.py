@@ -53,8 +53,11 @@ def test_replay_moves_now_valid_records_to_lake(held):
     stats = replay_quarantine(_with_skew(held, 48))
     assert stats.replayed == 2
     assert stats.still_invalid == 1
-    replayed = [row for row in lake_rows(held) if row["filename"].endswith(
-        f"replay+{stats.replay_id}.parquet")]
+    replayed = [
+        row
+        for row in lake_rows(held)
+        if row["filename"].endswith(f"replay+{stats.replay_id}.parquet")
+    ]
     assert sorted(row["event_id"] for row in replayed) == ["ev-00000002", "ev-00000003"]
     assert sorted(row["source_offset"] for row in replayed) == [1, 3]
     assert {row["source_topic"] for row in replayed} == {held.topic}

@@ -95,7 +95,8 @@ def test_two_workers_share_partitions(tmp_path, group_setup):
     try:
         wait_until(
             lambda: all(len(last_assignment(log) or []) == 3 for log in logs),
-            "both workers to hold 3 partitions", workers,
+            "both workers to hold 3 partitions",
+            workers,
         )
         produce_events(settings, make_events(12_000))
         wait_until(
@@ -122,7 +123,8 @@ def test_worker_joining_mid_run(tmp_path, group_setup):
             lambda: lake_counts(settings.decisions_dir)[1] == 30_000, "30000 events", workers
         )
     finally:
-        stats = [stop(worker, log) for worker, log in zip(workers, [first_log, second_log])]
+        logs = [first_log, second_log][: len(workers)]
+        stats = [stop(worker, log) for worker, log in zip(workers, logs, strict=True)]
     assert len(stats) == 2
     assert last_assignment(second_log), "the second worker never received partitions"
     rows, distinct = lake_counts(settings.decisions_dir)
@@ -139,7 +141,8 @@ def test_worker_killed_mid_run(tmp_path, group_setup):
     try:
         wait_until(
             lambda: all(len(last_assignment(log) or []) == 3 for log in logs),
-            "both workers to hold 3 partitions", workers,
+            "both workers to hold 3 partitions",
+            workers,
         )
         produce_events(settings, make_events(30_000))
         wait_until(lambda: " flush " in logs[1].read_text(), "a flush by the victim", workers)
@@ -155,7 +158,9 @@ def test_worker_killed_mid_run(tmp_path, group_setup):
         stats = stop(survivor, logs[0])
     assert last_assignment(logs[0]) == list(range(6))
     rows, distinct = lake_counts(settings.decisions_dir)
-    print(f"\nkilled mid-run: rows={rows} distinct={distinct} duplicates={rows - distinct} "
-          f"survivor removed {stats['stale_files_removed']} uncommitted files")
+    print(
+        f"\nkilled mid-run: rows={rows} distinct={distinct} duplicates={rows - distinct} "
+        f"survivor removed {stats['stale_files_removed']} uncommitted files"
+    )
     assert distinct == 30_000
     assert rows == 30_000

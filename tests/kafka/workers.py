@@ -40,6 +40,10 @@ def start_worker(
         command += ["--instance-id", instance_id]
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )

@@ -249,3 +249,28 @@ def test_invalid_arguments_rejected():
         plan_fleet(seed=1, days=1, agents_per_kind=1, start=datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="noise"):
         list(simulate_fleet(seed=1, days=1, agents_per_kind=1, noise=-1))
+
+
+def test_clean_grants_used_within_90_days():
+    events = list(simulate_fleet(seed=9, days=95, agents_per_kind=2, inject=False, noise=3.0))
+    as_of = parse(events[-1]["event_time"])
+    held: dict[tuple[str, str], datetime] = {}
+    last_use: dict[tuple[str, str], datetime] = {}
+    for event in events:
+        moment = parse(event["event_time"])
+        keys = [(event.get("principal_id"), scope) for scope in event.get("scopes", [])]
+        if event["event_type"] == "grant_added":
+            held.update({key: moment for key in keys})
+        elif event["event_type"] == "grant_removed":
+            for key in keys:
+                held.pop(key, None)
+        elif event["event_type"] == "tool_invoked" and event.get("outcome") == "success":
+            last_use.update({key: moment for key in keys})
+    window = timedelta(days=90)
+    stale = [
+        key
+        for key, granted in held.items()
+        if granted <= as_of - window and last_use.get(key, granted) < as_of - window
+    ]
+    assert held
+    assert stale == []

@@ -314,3 +314,26 @@ def test_failed_load_leaves_warehouse_unchanged(con, decisions_dir):
     assert con.execute("SELECT count(*) FROM load_runs").fetchone()[0] == 1
     assert con.execute("SELECT count(*) FROM loaded_files").fetchone()[0] == 1
     assert stored_ids(con) == ["evt-0001"]
+
+
+def test_older_warehouse_gains_new_contract_columns(con, decisions_dir):
+    con.execute("ALTER TABLE decision_events DROP COLUMN approval_id")
+
+    ensure_schema(con)
+    write_lake([event(1, approval_id="apr-1")], decisions_dir)
+    load_lake(con, decisions_dir)
+
+    assert con.execute("SELECT approval_id FROM decision_events").fetchall() == [("apr-1",)]
+
+
+def test_odd_column_name_merges_into_attributes(con, decisions_dir):
+    table = rows_to_table(normalize_events([event(1)]))
+    table = table.append_column('it\'s "odd"', pa.array(["x"]))
+    path = decisions_dir / "event_date=2026-11-01" / "odd.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(table, path)
+
+    load_lake(con, decisions_dir)
+
+    attributes = con.execute("SELECT attributes FROM decision_events").fetchone()[0]
+    assert json.loads(attributes) == {'it\'s "odd"': "x"}

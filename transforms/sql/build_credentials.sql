@@ -14,45 +14,45 @@ summary AS (
         -- Each identity column: the first credential_issued event, else the first use,
         -- else the first event of any type that names the credential.
         coalesce(
-            first(agent_id ORDER BY event_time, event_id)
+            arg_min(agent_id, (event_time, event_id))
                 FILTER (WHERE event_type = 'credential_issued' AND agent_id IS NOT NULL),
-            first(agent_id ORDER BY event_time, event_id) FILTER (WHERE is_use AND agent_id IS NOT NULL),
-            first(agent_id ORDER BY event_time, event_id) FILTER (WHERE agent_id IS NOT NULL)
+            arg_min(agent_id, (event_time, event_id)) FILTER (WHERE is_use AND agent_id IS NOT NULL),
+            arg_min(agent_id, (event_time, event_id)) FILTER (WHERE agent_id IS NOT NULL)
         ) AS agent_id,
         coalesce(
-            first(principal_id ORDER BY event_time, event_id)
+            arg_min(principal_id, (event_time, event_id))
                 FILTER (WHERE event_type = 'credential_issued' AND principal_id IS NOT NULL),
-            first(principal_id ORDER BY event_time, event_id)
+            arg_min(principal_id, (event_time, event_id))
                 FILTER (WHERE is_use AND principal_id IS NOT NULL),
-            first(principal_id ORDER BY event_time, event_id) FILTER (WHERE principal_id IS NOT NULL)
+            arg_min(principal_id, (event_time, event_id)) FILTER (WHERE principal_id IS NOT NULL)
         ) AS principal_id,
         coalesce(
-            first(principal_type ORDER BY event_time, event_id)
+            arg_min(principal_type, (event_time, event_id))
                 FILTER (WHERE event_type = 'credential_issued' AND principal_type IS NOT NULL),
-            first(principal_type ORDER BY event_time, event_id)
+            arg_min(principal_type, (event_time, event_id))
                 FILTER (WHERE is_use AND principal_type IS NOT NULL),
-            first(principal_type ORDER BY event_time, event_id)
+            arg_min(principal_type, (event_time, event_id))
                 FILTER (WHERE principal_type IS NOT NULL)
         ) AS principal_type,
         coalesce(
-            first(auth_method ORDER BY event_time, event_id)
+            arg_min(auth_method, (event_time, event_id))
                 FILTER (WHERE event_type = 'credential_issued' AND auth_method IS NOT NULL),
-            first(auth_method ORDER BY event_time, event_id)
+            arg_min(auth_method, (event_time, event_id))
                 FILTER (WHERE is_use AND auth_method IS NOT NULL),
-            first(auth_method ORDER BY event_time, event_id) FILTER (WHERE auth_method IS NOT NULL)
+            arg_min(auth_method, (event_time, event_id)) FILTER (WHERE auth_method IS NOT NULL)
         ) AS auth_method,
-        first(task_id ORDER BY event_time, event_id)
+        arg_min_null(task_id, (event_time, event_id))
             FILTER (WHERE event_type = 'credential_issued') AS issued_task_id,
-        first(event_id ORDER BY event_time, event_id)
+        arg_min(event_id, (event_time, event_id))
             FILTER (WHERE event_type = 'credential_issued') AS issue_event_id,
         coalesce(
-            first(credential_issued_at ORDER BY event_time, event_id)
+            arg_min(credential_issued_at, (event_time, event_id))
                 FILTER (WHERE event_type = 'credential_issued' AND credential_issued_at IS NOT NULL),
             min(event_time) FILTER (WHERE event_type = 'credential_issued'),
             min(credential_issued_at)
         ) AS issued_at,
         -- Latest known expiry: from the most recent event that states one.
-        last(credential_expires_at ORDER BY event_time, event_id)
+        arg_max(credential_expires_at, (event_time, event_id))
             FILTER (WHERE credential_expires_at IS NOT NULL) AS expires_at,
         min(event_time) FILTER (WHERE event_type = 'credential_revoked') AS revoked_at,
         max(event_time) FILTER (WHERE event_type = 'credential_rotated') AS rotated_at,

@@ -7,11 +7,11 @@ WITH grant_scope_events AS (
         coalesce(principal_id, agent_id) AS principal_id,
         agent_id,
         agent_kind,
-        scope,
+        unnest(scopes) AS scope,
         event_type,
         event_time,
         event_id
-    FROM decision_events, unnest(scopes) AS listed(scope)
+    FROM decision_events
     WHERE event_type IN ('grant_added', 'grant_removed')
 ),
 ordered AS (

@@ -19,27 +19,27 @@ run_counts AS (
     FROM task_events WHERE run_id IS NOT NULL GROUP BY ALL
 ),
 agent_pick AS (
-    SELECT task_id, first(value ORDER BY n DESC, value) AS agent_id FROM agent_counts GROUP BY ALL
+    SELECT task_id, arg_min(value, (-n, value)) AS agent_id FROM agent_counts GROUP BY ALL
 ),
 kind_pick AS (
-    SELECT task_id, first(value ORDER BY n DESC, value) AS agent_kind FROM kind_counts GROUP BY ALL
+    SELECT task_id, arg_min(value, (-n, value)) AS agent_kind FROM kind_counts GROUP BY ALL
 ),
 run_pick AS (
-    SELECT task_id, first(value ORDER BY n DESC, value) AS run_id FROM run_counts GROUP BY ALL
+    SELECT task_id, arg_min(value, (-n, value)) AS run_id FROM run_counts GROUP BY ALL
 ),
 spans AS (
     SELECT
         task_id,
         min(event_time) FILTER (WHERE event_type = 'task_started') AS started_event_time,
-        first(initiated_by ORDER BY event_time, event_id)
+        arg_min(initiated_by, (event_time, event_id))
             FILTER (WHERE event_type = 'task_started' AND initiated_by IS NOT NULL)
             AS started_initiated_by,
-        first(initiated_by ORDER BY event_time, event_id)
+        arg_min(initiated_by, (event_time, event_id))
             FILTER (WHERE initiated_by IS NOT NULL) AS first_initiated_by,
         -- The latest terminal event decides; on a tie of times, task_failed wins.
         max(event_time) FILTER (WHERE event_type IN ('task_completed', 'task_failed'))
             AS ended_at,
-        first(event_type ORDER BY event_time DESC, event_type DESC)
+        arg_max(event_type, (event_time, event_type))
             FILTER (WHERE event_type IN ('task_completed', 'task_failed')) AS end_type,
         count(*) AS event_count,
         min(event_time) AS first_event_time,

@@ -1,33 +1,19 @@
 -- Create access_map: which agent can touch which system, under which scope, identity and credential.
 CREATE OR REPLACE VIEW access_map AS
-WITH scoped_events AS (
-    -- One row per scope an event names. An event that names no scope keeps one row with a
-    -- null scope, so access seen without scope data still shows.
-    SELECT
-        coalesce(principal_id, agent_id) AS principal_id,
-        agent_id,
-        agent_kind,
-        principal_type,
-        event_type,
-        event_time,
-        event_id,
-        credential_id,
-        system,
-        action,
-        outcome,
-        scope
-    FROM decision_events,
-        unnest(CASE WHEN len(scopes) > 0 THEN scopes ELSE [NULL::VARCHAR] END) AS listed(scope)
-),
--- The systems on which each scope was seen, and the actions seen under it there.
-scope_systems AS (
+WITH scope_systems AS (
+    -- The systems on which each scope was seen, and the actions seen under it there.
     SELECT scope, system, list_sort(list(DISTINCT action) FILTER (WHERE action IS NOT NULL)) AS actions
-    FROM scoped_events
-    WHERE scope IS NOT NULL AND system IS NOT NULL
+    FROM (
+        SELECT unnest(scopes) AS scope, system, action
+        FROM decision_events
+        WHERE system IS NOT NULL AND len(scopes) > 0
+    )
     GROUP BY ALL
 ),
--- Successful or unknown-outcome uses per agent, principal, scope and system.
 uses AS (
+    -- Successful or unknown-outcome uses per agent, principal, scope and system. A use that
+    -- lists no scope counts once with a null scope, so access seen without scope data still
+    -- shows.
     SELECT
         agent_id,
         principal_id,
@@ -36,24 +22,36 @@ uses AS (
         min(event_time) AS first_used_at,
         max(event_time) AS last_used_at,
         count(*) AS use_count,
-        last(credential_id ORDER BY event_time, event_id)
-            FILTER (WHERE credential_id IS NOT NULL) AS last_credential_id,
+        arg_max(credential_id, (event_time, event_id)) AS last_credential_id,
         list_sort(list(DISTINCT action) FILTER (WHERE action IS NOT NULL)) AS used_actions
-    FROM scoped_events
-    WHERE event_type IN ('tool_invoked', 'credential_used')
-      AND (outcome IS NULL OR outcome = 'success')
-      AND system IS NOT NULL
+    FROM (
+        SELECT
+            agent_id,
+            coalesce(principal_id, agent_id) AS principal_id,
+            unnest(CASE WHEN len(scopes) > 0 THEN scopes ELSE [NULL::VARCHAR] END) AS scope,
+            system,
+            action,
+            credential_id,
+            event_time,
+            event_id
+        FROM decision_events
+        WHERE event_type IN ('tool_invoked', 'credential_used')
+          AND (outcome IS NULL OR outcome = 'success')
+          AND system IS NOT NULL
+    )
     GROUP BY ALL
 ),
 principal_types AS (
-    SELECT principal_id, last(principal_type ORDER BY event_time, event_id) AS principal_type
-    FROM scoped_events
+    SELECT
+        coalesce(principal_id, agent_id) AS principal_id,
+        arg_max(principal_type, (event_time, event_id)) AS principal_type
+    FROM decision_events
     WHERE principal_type IS NOT NULL
     GROUP BY ALL
 ),
 agent_kinds AS (
-    SELECT agent_id, last(agent_kind ORDER BY event_time, event_id) AS agent_kind
-    FROM scoped_events
+    SELECT agent_id, arg_max(agent_kind, (event_time, event_id)) AS agent_kind
+    FROM decision_events
     WHERE agent_kind IS NOT NULL
     GROUP BY ALL
 ),
@@ -62,7 +60,7 @@ agent_kinds AS (
 latest_credentials AS (
     SELECT
         principal_id,
-        last(credential_id ORDER BY coalesce(issued_at, first_used_at), credential_id)
+        arg_max(credential_id, (coalesce(issued_at, first_used_at), credential_id))
             AS credential_id
     FROM credentials
     WHERE revoked_at IS NULL AND principal_id IS NOT NULL

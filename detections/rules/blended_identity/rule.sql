@@ -1,29 +1,48 @@
 -- Tasks that mix delegated user authority with machine authority, or delegate with no or the wrong user behind it.
 WITH
--- One scan keeps only the events some variant can use: delegated events, and machine
--- writes, exports and sensitive reads.
-task_events AS MATERIALIZED (
-    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
-           principal_type, on_behalf_of, action, system, data_classification, outcome
-    FROM decision_events
-    WHERE task_id IS NOT NULL
-      AND event_time <= $as_of
-      AND (principal_type = 'delegated_user'
-           OR (is_machine_principal(principal_type)
-               AND (action IN ('write', 'export')
-                    OR (action = 'read'
-                        AND data_classification IN ('confidential', 'restricted')))))
-),
+-- Each selection scans decision_events with equality filters, which DuckDB pushes into
+-- the scan so that other columns are read only for matching rows. An IN list is pushed
+-- only as a hint (DuckDB 2.0), hence UNION ALL of one selection per value.
 -- Reads of confidential or restricted data that took place (a denied read exposed nothing).
-selection_sensitive_reads AS (
-    SELECT * FROM task_events
+selection_sensitive_reads AS MATERIALIZED (
+    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+           principal_type, action, system, data_classification
+    FROM decision_events
     WHERE action = 'read'
-      AND data_classification IN ('confidential', 'restricted')
-      AND outcome IS DISTINCT FROM 'denied'
+      AND data_classification = 'confidential'
+      AND task_id IS NOT NULL
+      AND principal_type IS NOT NULL
+      AND (outcome IS NULL OR outcome <> 'denied')
+      AND event_time <= $as_of
+    UNION ALL
+    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+           principal_type, action, system, data_classification
+    FROM decision_events
+    WHERE action = 'read'
+      AND data_classification = 'restricted'
+      AND task_id IS NOT NULL
+      AND principal_type IS NOT NULL
+      AND (outcome IS NULL OR outcome <> 'denied')
+      AND event_time <= $as_of
 ),
-selection_writes AS (
-    SELECT * FROM task_events
-    WHERE action IN ('write', 'export') AND outcome IS DISTINCT FROM 'denied'
+selection_writes AS MATERIALIZED (
+    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+           principal_type, action, system
+    FROM decision_events
+    WHERE action = 'write'
+      AND task_id IS NOT NULL
+      AND principal_type IS NOT NULL
+      AND (outcome IS NULL OR outcome <> 'denied')
+      AND event_time <= $as_of
+    UNION ALL
+    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+           principal_type, action, system
+    FROM decision_events
+    WHERE action = 'export'
+      AND task_id IS NOT NULL
+      AND principal_type IS NOT NULL
+      AND (outcome IS NULL OR outcome <> 'denied')
+      AND event_time <= $as_of
 ),
 -- Per task, authority and system: the first sensitive read and the last write, so that
 -- only tasks where a switch is possible reach the event-level pairing below.
@@ -74,24 +93,31 @@ filter_authority_switch AS (
 -- Variant b: delegated authority with no user named behind it.
 filter_delegation_without_user AS (
     SELECT task_id, event_id, event_time AS triggered_at
-    FROM task_events
-    WHERE principal_type = 'delegated_user' AND on_behalf_of IS NULL
+    FROM decision_events
+    WHERE principal_type = 'delegated_user'
+      AND on_behalf_of IS NULL
+      AND task_id IS NOT NULL
+      AND event_time <= $as_of
 ),
--- Variant c: confused deputy, the delegated user differs from the user who asked for the
--- task. Schedules, agents, services and the system are not users and are skipped.
+-- Tasks that a user asked for: schedules, agents, services and the system are not users.
+user_tasks AS (
+    SELECT task_id, initiated_by
+    FROM tasks
+    WHERE initiated_by IS NOT NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM unnest($non_user_initiator_prefixes) AS p(prefix)
+          WHERE starts_with(initiated_by, p.prefix)
+      )
+),
+-- Variant c: confused deputy, the delegated user differs from the user who asked.
 filter_confused_deputy AS (
     SELECT e.task_id, e.event_id, e.event_time AS triggered_at, e.on_behalf_of,
            t.initiated_by
-    FROM task_events AS e
-    JOIN tasks AS t USING (task_id)
+    FROM decision_events AS e
+    JOIN user_tasks AS t ON t.task_id = e.task_id AND e.on_behalf_of <> t.initiated_by
     WHERE e.principal_type = 'delegated_user'
       AND e.on_behalf_of IS NOT NULL
-      AND t.initiated_by IS NOT NULL
-      AND e.on_behalf_of <> t.initiated_by
-      AND NOT EXISTS (
-          SELECT 1 FROM unnest($non_user_initiator_prefixes) AS p(prefix)
-          WHERE starts_with(t.initiated_by, p.prefix)
-      )
+      AND e.event_time <= $as_of
 ),
 switch_by_task AS (
     SELECT task_id,

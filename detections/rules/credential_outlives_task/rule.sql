@@ -7,38 +7,53 @@ credential_state AS (
            c.issued_at, c.expires_at, c.is_standing, c.issue_event_id, c.first_used_at,
            c.last_used_at, c.task_count,
            CASE WHEN c.revoked_at <= b.as_of THEN c.revoked_at END AS revoked_at,
-           t.ended_at, t.status AS task_status
+           CASE WHEN t.status IN ('completed', 'failed') AND t.ended_at <= b.as_of
+                THEN t.ended_at END AS ended_at,
+           CASE WHEN t.status IN ('completed', 'failed') AND t.ended_at <= b.as_of
+                THEN t.status END AS task_status,
+           t.started_at AS task_started_at
     FROM credentials AS c
     CROSS JOIN bounds AS b
-    LEFT JOIN tasks AS t
-      ON t.task_id = c.issued_task_id
-     AND t.status IN ('completed', 'failed')
-     AND t.ended_at <= b.as_of
+    LEFT JOIN tasks AS t ON t.task_id = c.issued_task_id
     WHERE coalesce(c.issued_at, c.first_used_at) <= b.as_of
 ),
--- Only credentials whose summary row can meet a variant have their uses read back.
+-- Credentials whose summary row can meet a variant. Only those that need their uses
+-- (every variant but valid_after_task) have their events read back.
 selection_candidates AS (
-    SELECT s.*
+    SELECT s.*,
+           (s.ended_at IS NOT NULL
+                AND s.last_used_at > s.ended_at + to_seconds(CAST($use_grace_seconds AS BIGINT)))
+           OR s.last_used_at > s.expires_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
+           OR s.last_used_at > s.revoked_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
+           -- NOTE: a credential used in exactly one task is a reuse candidate only when its
+           -- issuing task is open or a use falls outside that task's span, so a credential
+           -- used only in one other task that ran inside the issuing task's span is missed.
+           OR (s.issued_task_id IS NOT NULL
+               AND (s.task_count >= 2
+                    OR (s.task_count = 1
+                        AND (s.task_started_at IS NULL
+                             OR s.ended_at IS NULL
+                             OR s.first_used_at < s.task_started_at
+                             OR s.last_used_at > s.ended_at))))
+           OR (s.is_standing AND s.principal_type IN ('agent', 'workload'))
+               AS needs_uses
     FROM credential_state AS s
-    WHERE s.ended_at IS NOT NULL
-       OR s.last_used_at > s.expires_at
-       OR s.last_used_at > s.revoked_at
-       OR (s.issued_task_id IS NOT NULL AND s.task_count >= 1)
-       OR (s.is_standing AND s.principal_type IN ('agent', 'workload'))
 ),
+selection_candidates_kept AS (
+    SELECT * FROM selection_candidates WHERE needs_uses OR ended_at IS NOT NULL
+),
+-- Uses of the candidates up to as_of; the join on credential_id filters the scan.
 uses AS (
     SELECT e.credential_id, e.event_id, e.event_time, e.task_id
     FROM decision_events AS e
-    CROSS JOIN bounds AS b
-    WHERE e.event_type IN ('credential_used', 'tool_invoked')
-      AND e.credential_id IS NOT NULL
-      AND e.event_time <= b.as_of
-      AND e.credential_id IN (SELECT credential_id FROM selection_candidates)
+    JOIN selection_candidates_kept AS c ON c.credential_id = e.credential_id AND c.needs_uses
+    WHERE e.event_time <= $as_of
+      AND (e.event_type = 'credential_used' OR e.event_type = 'tool_invoked')
 ),
 -- Variant a: used after its task ended, beyond the grace for clock skew between emitters.
 filter_used_after_task AS (
     SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids
-    FROM selection_candidates AS c
+    FROM selection_candidates_kept AS c
     JOIN uses AS u USING (credential_id)
     WHERE c.ended_at IS NOT NULL
       AND u.event_time > c.ended_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
@@ -48,7 +63,7 @@ filter_used_after_task AS (
 filter_lingering AS (
     SELECT c.credential_id,
            c.ended_at + to_minutes(CAST($max_linger_minutes AS INTEGER)) AS triggered_at
-    FROM selection_candidates AS c, bounds AS b
+    FROM selection_candidates_kept AS c, bounds AS b
     WHERE c.ended_at IS NOT NULL
       AND c.ended_at + to_minutes(CAST($max_linger_minutes AS INTEGER)) <= b.as_of
       AND (c.expires_at IS NULL
@@ -63,7 +78,7 @@ filter_used_when_invalid AS (
                AS after_expiry,
            bool_or(u.event_time > c.revoked_at + to_seconds(CAST($use_grace_seconds AS BIGINT)))
                AS after_revocation
-    FROM selection_candidates AS c
+    FROM selection_candidates_kept AS c
     JOIN uses AS u USING (credential_id)
     WHERE u.event_time > c.expires_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
        OR u.event_time > c.revoked_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
@@ -73,7 +88,7 @@ filter_used_when_invalid AS (
 filter_reused_across_tasks AS (
     SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids,
            list(DISTINCT u.task_id ORDER BY u.task_id) AS other_task_ids
-    FROM selection_candidates AS c
+    FROM selection_candidates_kept AS c
     JOIN uses AS u USING (credential_id)
     WHERE c.issued_task_id IS NOT NULL
       AND u.task_id IS NOT NULL
@@ -84,7 +99,7 @@ filter_reused_across_tasks AS (
 filter_standing_agent_credential AS (
     SELECT c.credential_id, min(u.event_time) AS triggered_at,
            arg_min(u.event_id, u.event_time) AS first_use_event_id
-    FROM selection_candidates AS c
+    FROM selection_candidates_kept AS c
     JOIN uses AS u USING (credential_id)
     WHERE c.is_standing AND c.principal_type IN ('agent', 'workload')
     GROUP BY c.credential_id
@@ -97,7 +112,7 @@ alerting AS (
            i.after_expiry, i.after_revocation,
            r.triggered_at AS reuse_at, r.event_ids AS reuse_ids, r.other_task_ids,
            s.triggered_at AS standing_at, s.first_use_event_id
-    FROM selection_candidates AS c
+    FROM selection_candidates_kept AS c
     LEFT JOIN filter_used_after_task AS a USING (credential_id)
     LEFT JOIN filter_lingering AS l USING (credential_id)
     LEFT JOIN filter_used_when_invalid AS i USING (credential_id)

@@ -3,7 +3,14 @@ WITH
 selection_denials AS (
     SELECT event_id, event_time, agent_id, policy_id, tool, reason
     FROM decision_events
-    WHERE ((event_type = 'policy_evaluated' AND decision = 'deny') OR outcome = 'denied')
+    WHERE decision = 'deny' AND event_type = 'policy_evaluated' AND event_time <= $as_of
+    -- Two branches with equality filters, which DuckDB pushes into the scan; the second
+    -- leaves out the rows the first one already holds.
+    UNION ALL
+    SELECT event_id, event_time, agent_id, policy_id, tool, reason
+    FROM decision_events
+    WHERE outcome = 'denied'
+      AND (decision IS DISTINCT FROM 'deny' OR event_type <> 'policy_evaluated')
       AND event_time <= $as_of
 ),
 -- Denials less than window_minutes apart belong to one cluster; a cluster is one alert.

@@ -6,10 +6,22 @@ selection_sensitive_actions AS (
     SELECT event_id, event_time, task_id, agent_id, principal_id, tool, action, resource,
            system, data_classification
     FROM decision_events
-    WHERE event_type IN ('tool_invoked', 'credential_used')
+    WHERE data_classification = 'confidential'
+      AND event_type IN ('tool_invoked', 'credential_used')
       AND action IN ('write', 'delete', 'export')
-      AND data_classification IN ('confidential', 'restricted')
-      AND outcome IS DISTINCT FROM 'denied'
+      AND (outcome IS NULL OR outcome <> 'denied')
+      AND approval_id IS NULL
+      AND event_time <= $as_of
+    -- One branch per classification: DuckDB pushes an equality into the scan, so other
+    -- columns are read for matching rows only, while an IN list is pushed as a hint.
+    UNION ALL
+    SELECT event_id, event_time, task_id, agent_id, principal_id, tool, action, resource,
+           system, data_classification
+    FROM decision_events
+    WHERE data_classification = 'restricted'
+      AND event_type IN ('tool_invoked', 'credential_used')
+      AND action IN ('write', 'delete', 'export')
+      AND (outcome IS NULL OR outcome <> 'denied')
       AND approval_id IS NULL
       AND event_time <= $as_of
 ),

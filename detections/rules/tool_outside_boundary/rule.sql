@@ -8,6 +8,8 @@ selection_tool_events AS (
     WHERE event_type IN ('tool_selected', 'tool_invoked')
       AND (tool IS NOT NULL OR system IS NOT NULL)
       AND event_time <= $as_of
+      -- With no boundary configured there is nothing to check, and nothing to scan.
+      AND EXISTS (SELECT 1 FROM boundary_entries)
 ),
 -- Distinct combinations first, so that glob matching runs once per combination.
 combinations AS (

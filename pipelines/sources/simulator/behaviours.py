@@ -217,11 +217,12 @@ def research_task(sim: AgentSim, day: int, moment: datetime, due: list[str]) -> 
     ]
     for scope in dict.fromkeys(picks + [s for s in due if s != "notes.write"]):
         task.wait(sim.rng.uniform(5, 120))
-        if sim.maybe_denied():
+        # A due scope must really be exercised, so it is never denied.
+        if scope not in due and sim.maybe_denied():
             sim.call(task, tool_for_scope(RESEARCH_ASSISTANT, scope), denied=True)
             continue
         sim.call(task, tool_for_scope(RESEARCH_ASSISTANT, scope))
-    if sim.rng.random() < FAILURE_RATE:
+    if not due and sim.rng.random() < FAILURE_RATE:
         task.fail("model context limit reached")
         return task
     if "notes.write" in due or sim.rng.random() < 0.6:
@@ -264,7 +265,7 @@ def dev_task(
     pace = (1200, 3600) if long else (10, 240)
     for scope in picks:
         task.wait(sim.rng.uniform(*pace))
-        if sim.maybe_denied():
+        if scope not in due and sim.maybe_denied():
             sim.call(task, tool_for_scope(DEV_ASSISTANT, scope), denied=True)
             continue
         sim.call(task, tool_for_scope(DEV_ASSISTANT, scope))
