@@ -280,8 +280,16 @@ def load_lake(con: duckdb.DuckDBPyConnection, decisions_dir: Path) -> LoadResult
             ],
         )
         con.commit()
-    except BaseException:
+    except BaseException as exc:
         con.rollback()
+        logger.error(
+            "load of %d files under %s failed and was rolled back: %s. Files: %s. Fix or move "
+            "the file named in the error, then run the load again.",
+            len(paths),
+            decisions_dir,
+            exc,
+            ", ".join(paths[:20]),
+        )
         raise
     result = LoadResult(len(files), rows_read, inserted, rows_read - inserted, conflicts, load_id)
     logger.info(

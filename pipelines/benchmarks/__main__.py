@@ -67,6 +67,14 @@ def parse_args(argv: list[str] | None) -> Options:
         metavar="DIR",
         help="also write pyinstrument profiles of ingest, load and detections",
     )
+    parser.add_argument(
+        "--detection-copies",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run the detections stage on K copies of the loaded events, each copy with its "
+        "own agent, task, credential and event ids (default 1: the loaded events only)",
+    )
     args = parser.parse_args(argv)
     return Options(
         events=args.events,
@@ -77,6 +85,7 @@ def parse_args(argv: list[str] | None) -> Options:
         fresh_topics=args.fresh_topics,
         workdir=args.workdir,
         keep_workdir=args.keep_workdir,
+        detection_copies=args.detection_copies,
         profile_dir=args.profile,
     ), args.json
 

@@ -247,3 +247,61 @@ def run_ingest_worker(
     peak = usage.ru_maxrss * 1024
     read = ReadResult("agentaudit ingest", stats["records_read"], 0, seconds, cpu_seconds(usage))
     return IngestRun(read, stats, peak, data_dir)
+
+
+def read_with_confluent_kafka(settings: Settings, topic: str) -> ReadResult | None:
+    """Read every record of `topic` with confluent-kafka (librdkafka), counting only.
+
+    Returns None when confluent-kafka is not installed (`pip install -e '.[fast]'`).
+    """
+    try:
+        from confluent_kafka import Consumer
+        from confluent_kafka import TopicPartition as ConfluentPartition
+    except ImportError:
+        log.info("confluent-kafka is not installed; its reader is left out")
+        return None
+    clock, cpu_clock = time.perf_counter(), time.process_time()
+    consumer = Consumer(
+        {
+            "bootstrap.servers": ensure_broker(settings),
+            "group.id": f"agentaudit-bench-confluent-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=30)
+        partitions = sorted(metadata.topics[topic].partitions)
+        expected = 0
+        assigned = []
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(
+                ConfluentPartition(topic, partition), timeout=30
+            )
+            expected += high - low
+            assigned.append(ConfluentPartition(topic, partition, low))
+        consumer.assign(assigned)
+        messages = size = 0
+        last_progress = time.monotonic()
+        while messages < expected:
+            batch = consumer.consume(num_messages=10_000, timeout=0.5)
+            for message in batch:
+                if message.error() is None:
+                    messages += 1
+                    size += len(message.value() or b"") + len(message.key() or b"")
+            if batch:
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > STALL_SECONDS:
+                raise RuntimeError(
+                    f"confluent-kafka read {messages} of {expected} records of {topic}, then "
+                    f"nothing for {STALL_SECONDS:.0f} s; check the broker"
+                )
+    finally:
+        consumer.close()
+    return ReadResult(
+        "confluent-kafka loop",
+        messages,
+        size,
+        time.perf_counter() - clock,
+        time.process_time() - cpu_clock,
+    )

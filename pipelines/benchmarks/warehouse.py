@@ -125,3 +125,43 @@ def table_rows(database: Path, table: str) -> int:
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         con.close()
+
+
+# Identifiers that tie events to one agent, task, run, principal or credential. A copy of
+# the events with these suffixed behaves as a second fleet of the same shape.
+COPY_SUFFIXED_COLUMNS = (
+    "event_id",
+    "parent_event_id",
+    "agent_id",
+    "run_id",
+    "task_id",
+    "principal_id",
+    "credential_id",
+    "approval_id",
+)
+
+
+def scale_warehouse(source: Path, target: Path, copies: int) -> int:
+    """Write decision_events of `source` `copies` times into a new warehouse at `target`.
+
+    Copy 0 keeps its ids; copy i appends `~i` to every column of COPY_SUFFIXED_COLUMNS,
+    so the entity counts grow with the row count. Returns the rows written.
+    """
+    suffixed = ", ".join(
+        f"CASE WHEN copy = 0 THEN {name} ELSE {name} || '~' || copy END AS {name}"
+        for name in COPY_SUFFIXED_COLUMNS
+    )
+    con = fresh_database(target)
+    try:
+        con.execute("ATTACH $path AS source (READ_ONLY)", {"path": str(source)})
+        con.execute(
+            f"CREATE TABLE decision_events AS SELECT * EXCLUDE (copy) REPLACE ({suffixed}) "
+            "FROM source.decision_events, range($copies) AS copies(copy) "
+            "ORDER BY copy, event_time",
+            {"copies": copies},
+        )
+        con.execute("DETACH source")
+        con.execute("CHECKPOINT")
+        return con.execute("SELECT count(*) FROM decision_events").fetchone()[0]
+    finally:
+        con.close()

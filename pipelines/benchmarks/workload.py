@@ -7,7 +7,9 @@ deleted and produced again.
 
 The simulator plans a fleet large enough for N events over `DAYS` days, and its agents are
 split between `workers` processes that each generate and produce their share, because
-generation costs about as much CPU as producing.
+generation costs about as much CPU as producing. The stream goes on past N into a second
+topic, `<topic>.increment`, which holds the next events of the same fleet: the new data of
+the incremental-load stage.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import math
 import multiprocessing
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import UnknownTopicOrPartitionError
@@ -27,7 +28,7 @@ from kafka.errors import UnknownTopicOrPartitionError
 from pipelines.kafka.broker import ensure_broker
 from pipelines.kafka.producer import agent_key, encode_event, ensure_topic, produce_records
 from pipelines.settings import Settings, load_settings
-from pipelines.sources.simulator import DEFAULT_END, generate_events, plan_fleet
+from pipelines.sources.simulator import generate_events, plan_fleet
 
 log = logging.getLogger(__name__)
 
@@ -41,27 +42,26 @@ PARTITIONS = 6
 
 @dataclass(frozen=True)
 class Workload:
-    """What a benchmark topic holds: event count, seed and the simulated period."""
+    """What a benchmark topic holds: event count, seed, simulated days, and how many of the
+    fleet's next events go to the increment topic (0 for none)."""
 
     events: int
     seed: int
     days: int = DAYS
-    start: datetime | None = None
+
+    increment: int = 0
 
     @property
     def topic(self) -> str:
-        suffix = "" if self.start is None else f".from{self.start:%Y%m%d}"
-        return f"agentaudit.bench.e{self.events}.s{self.seed}{suffix}"
+        return f"agentaudit.bench.e{self.events}.s{self.seed}"
+
+    @property
+    def increment_topic(self) -> str:
+        return f"{self.topic}.increment"
 
     def agents_per_kind(self) -> int:
-        agents = self.events / (self.days * EVENTS_PER_AGENT_DAY)
+        agents = (self.events + self.increment) / (self.days * EVENTS_PER_AGENT_DAY)
         return max(2, math.ceil(agents / AGENT_KINDS))
-
-
-def increment_of(base: Workload, share: float = 0.01) -> Workload:
-    """Return the workload of new data after `base`: `share` of its events, later in time."""
-    days = 2
-    return Workload(max(1, round(base.events * share)), base.seed + 1, days, DEFAULT_END)
 
 
 def topic_message_count(settings: Settings, topic: str) -> int | None:
@@ -93,30 +93,40 @@ def _delete_topic(settings: Settings, topic: str) -> None:
         time.sleep(0.5)
 
 
+def _split(total: int, workers: int) -> list[int]:
+    return [total // workers + (1 if i < total % workers else 0) for i in range(workers)]
+
+
 def prepare_topic(
     settings: Settings, workload: Workload, *, workers: int = 2, fresh: bool = False
 ) -> dict:
-    """Make sure the workload's topic holds exactly its events; return what was done."""
+    """Make sure the workload's topics hold exactly its events; return what was done."""
     topic = workload.topic
-    existing = topic_message_count(settings, topic)
-    if existing == workload.events and not fresh:
-        log.info("topic %s already holds %d events; reusing it", topic, existing)
+    wanted = {topic: workload.events}
+    if workload.increment:
+        wanted[workload.increment_topic] = workload.increment
+    existing = {name: topic_message_count(settings, name) for name in wanted}
+    if existing == wanted and not fresh:
+        log.info("topics %s already hold %s events; reusing them", list(wanted), existing)
         return {"topic": topic, "produced": 0, "reused": True}
-    if existing is not None:
-        log.info(
-            "topic %s holds %s events, expected %d; producing it again",
-            topic,
-            existing,
-            workload.events,
-        )
-        _delete_topic(settings, topic)
-    ensure_topic(settings, topic, PARTITIONS)
+    for name, count in existing.items():
+        if count is not None:
+            log.info(
+                "topic %s holds %s events, expected %d; producing it again",
+                name,
+                count,
+                wanted[name],
+            )
+            _delete_topic(settings, name)
+    for name in wanted:
+        ensure_topic(settings, name, PARTITIONS)
     clock = time.perf_counter()
-    shares = [
-        workload.events // workers + (1 if i < workload.events % workers else 0)
-        for i in range(workers)
+    jobs = [
+        (workload, i, workers, base, extra)
+        for i, (base, extra) in enumerate(
+            zip(_split(workload.events, workers), _split(workload.increment, workers), strict=True)
+        )
     ]
-    jobs = [(workload, i, workers, share) for i, share in enumerate(shares)]
     if workers == 1:
         results = [produce_share(*jobs[0])]
     else:
@@ -125,49 +135,49 @@ def prepare_topic(
     produced = sum(count for count, _ in results)
     value_bytes = sum(size for _, size in results)
     seconds = time.perf_counter() - clock
-    if produced != workload.events:
+    if produced != workload.events + workload.increment:
         raise RuntimeError(
             f"simulated fleet of {workload.agents_per_kind()} agents per kind gave {produced} "
-            f"events for topic {topic}, expected {workload.events}; lower EVENTS_PER_AGENT_DAY"
+            f"events for topic {topic}, expected {workload.events + workload.increment}; "
+            "lower EVENTS_PER_AGENT_DAY"
         )
     log.info(
         "produced %d events (%.1f MiB) to %s in %.1f s with %d processes",
         produced,
         value_bytes / 2**20,
-        topic,
+        list(wanted),
         seconds,
         workers,
     )
     return {"topic": topic, "produced": produced, "reused": False, "seconds": round(seconds, 1)}
 
 
-def produce_share(workload: Workload, index: int, workers: int, quota: int) -> tuple[int, int]:
-    """Generate and produce the events of every `workers`-th agent, at most `quota` of them.
+def produce_share(
+    workload: Workload, index: int, workers: int, quota: int, increment_quota: int
+) -> tuple[int, int]:
+    """Generate and produce the events of every `workers`-th agent of the fleet.
 
-    Runs in a worker process; returns the count and the bytes of the values produced.
+    The first `quota` events go to the workload's topic and the next `increment_quota` to
+    its increment topic. Runs in a worker process; returns the count and the bytes of the
+    values produced.
     """
     logging.getLogger("kafka").setLevel(logging.WARNING)
     plan = plan_fleet(
-        seed=workload.seed,
-        days=workload.days,
-        agents_per_kind=workload.agents_per_kind(),
-        start=workload.start,
+        seed=workload.seed, days=workload.days, agents_per_kind=workload.agents_per_kind()
     )
     share = dataclasses.replace(plan, agents=plan.agents[index::workers])
+    events = generate_events(share)
     value_bytes = 0
 
-    def records():
+    def records(count: int):
         nonlocal value_bytes
-        for event in itertools.islice(generate_events(share), quota):
+        for event in itertools.islice(events, count):
             value = encode_event(event)
             value_bytes += len(value)
             yield agent_key(event), value
 
-    count = produce_records(load_settings(), records(), topic=workload.topic)
+    settings = load_settings()
+    count = produce_records(settings, records(quota), topic=workload.topic)
+    if increment_quota:
+        count += produce_records(settings, records(increment_quota), topic=workload.increment_topic)
     return count, value_bytes
-
-
-def period_end(workload: Workload) -> datetime:
-    """Return the end of the simulated period of `workload`."""
-    start = workload.start or DEFAULT_END - timedelta(days=workload.days)
-    return start + timedelta(days=workload.days)

@@ -85,7 +85,7 @@ def investigate_group() -> None:
 @_JSON_OPTION
 @_WAIT_OPTION
 def agent_command(agent_id: str, limit: int, as_json: bool, wait: float) -> None:
-    """Timeline, identities, credentials, scopes, access and alerts of AGENT_ID."""
+    """Show the timeline, identities, credentials, scopes, access and alerts of AGENT_ID."""
     data = _collect(investigate_agent, agent_id, wait=wait, timeline_limit=limit)
     if as_json:
         print_json(data)
@@ -115,7 +115,7 @@ def agent_command(agent_id: str, limit: int, as_json: bool, wait: float) -> None
 @_JSON_OPTION
 @_WAIT_OPTION
 def credential_command(credential_id: str, as_json: bool, wait: float) -> None:
-    """Issue, uses per task and agent, revocation or expiry, and alerts of CREDENTIAL_ID."""
+    """Trace the issue, uses per task and agent, end and alerts of CREDENTIAL_ID."""
     data = _collect(investigate_credential, credential_id, wait=wait)
     if as_json:
         print_json(data)
@@ -141,7 +141,7 @@ def credential_command(credential_id: str, as_json: bool, wait: float) -> None:
 @_JSON_OPTION
 @_WAIT_OPTION
 def alert_command(alert_id: str, as_json: bool, wait: float) -> None:
-    """The alert ALERT_ID, its evidence events, deliveries and the rule's runbook."""
+    """Show the alert ALERT_ID, its evidence events, deliveries and the rule's runbook."""
     data = _collect(investigate_alert, alert_id, wait=wait)
     if as_json:
         print_json(data)
@@ -166,4 +166,6 @@ def alert_command(alert_id: str, as_json: bool, wait: float) -> None:
             out.print(f"false positive: {note}", markup=False)
     else:
         out.print(f"No rule.yaml for rule {data['alert']['rule_id']}.", markup=False)
-    out.print(dicts_table(data["deliveries"], "Deliveries"))
+    out.print(dicts_table(
+        data["deliveries"], "Deliveries", ["sink", "status", "attempts", "last_error", "sent_at"]
+    ))

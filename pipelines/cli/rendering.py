@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -28,10 +29,11 @@ class CommandError(click.ClickException):
 
 
 def console() -> Console:
-    """Return a console on stdout; when piped, 160 columns wide so tables are not squeezed."""
+    """Return a console on stdout; when piped, COLUMNS wide (default 160), without colour."""
     if sys.stdout.isatty():
         return Console(highlight=False)
-    return Console(width=160, highlight=False, color_system=None)
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 160
+    return Console(width=width, highlight=False, color_system=None)
 
 
 def cell_text(value: Any) -> str:
@@ -80,11 +82,12 @@ def write_rows(
         for row in rows:
             writer.writerow([cell_text(value) for value in row])
     else:
-        shown = rows[:MAX_TABLE_ROWS]
-        console().print(rows_table(columns, shown))
-        if len(rows) > len(shown):
+        visible_rows = rows[:MAX_TABLE_ROWS]
+        console().print(rows_table(columns, visible_rows))
+        if len(rows) > len(visible_rows):
             click.echo(
-                f"showing {len(shown)} of {len(rows)} rows; use --format csv or json for all",
+                f"showing {len(visible_rows)} of {len(rows)} rows; "
+                "use --format csv or json for all",
                 err=True,
             )
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.cli.rendering import console as stdout_console
 from pipelines.settings import load_settings
 from pipelines.sources.simulator import (
     DEFAULT_NOISE,
@@ -23,14 +24,14 @@ from pipelines.sources.simulator import (
 )
 
 
-def _progress(console: Console) -> Progress:
+def _progress(stderr: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("days"),
         TimeElapsedColumn(),
-        console=console,
+        console=stderr,
         transient=False,
     )
 
@@ -136,10 +137,10 @@ def simulate(
     )
     out_dir = out_dir or settings.data_dir / "simulation"
     truth_path, fleet_path = write_ground_truth(plan, out_dir)
-    console = Console(stderr=True)
+    stderr = Console(stderr=True)
     produced = 0
     counter = [0]
-    with _progress(console) as progress:
+    with _progress(stderr) as progress:
         bar = progress.add_task(f"seed {seed}", total=days)
         events = _counted(
             generate_events(plan, noise=noise, on_day=lambda _: progress.advance(bar)), counter
@@ -262,8 +263,8 @@ def evaluate(
     seed = evaluation.DEFAULT_SEED if seed is None else seed
     days = days or evaluation.DEFAULT_DAYS
     agents_per_kind = agents_per_kind or evaluation.DEFAULT_AGENTS_PER_KIND
-    console = Console(stderr=True)
-    with _progress(console) as progress:
+    stderr = Console(stderr=True)
+    with _progress(stderr) as progress:
         bar = progress.add_task(f"simulating seed {seed}", total=days)
         report = evaluation.evaluate_fleet(
             load_settings(),
@@ -277,7 +278,7 @@ def evaluate(
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
-        out = Console(highlight=False)
+        out = stdout_console()
         out.print(_score_table(report))
         for rule in report.scores.values():
             if rule.false_positive_ids:

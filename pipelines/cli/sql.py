@@ -47,7 +47,7 @@ def first_line(error: Exception) -> str:
 
 
 class Session:
-    """Where statements run: the warehouse (read-only) or, with `lake_only`, the lake alone."""
+    """Target of each statement: the warehouse read-only or, with `lake_only`, the lake."""
 
     def __init__(self, warehouse_path: Path, lake_dir: Path, lake_only: bool, wait: float):
         self.warehouse_path = warehouse_path
@@ -144,8 +144,25 @@ def run_statements(
     return failures
 
 
-def _terminal_prompt(continuing: bool) -> None:
-    click.echo("   ...> " if continuing else "agentaudit> ", nl=False, err=True)
+class TerminalLines:
+    """Lines typed at a terminal, read with `input` so readline gives editing and history."""
+
+    def __init__(self):
+        self.continuing = False
+
+    def prompt(self, continuing: bool) -> None:
+        self.continuing = continuing
+
+    def __iter__(self):
+        try:
+            import readline  # noqa: F401 - importing it turns on line editing for input()
+        except ImportError:
+            pass
+        while True:
+            try:
+                yield input("   ...> " if self.continuing else "agentaudit> ")
+            except (EOFError, KeyboardInterrupt):
+                return
 
 
 @click.command(name="sql")
@@ -180,13 +197,12 @@ def sql_command(query: str | None, output_format: str, lake_only: bool, wait: fl
             raise click.UsageError("QUERY is empty")
         _print_result(session.run(query), output_format)
         return
-    interactive = sys.stdin.isatty()
-    if interactive:
+    if sys.stdin.isatty():
         click.echo("agentaudit SQL shell (read-only). Type .help for commands.", err=True)
-    failures = run_statements(
-        session, sys.stdin, output_format, _terminal_prompt if interactive else None
-    )
-    if interactive:
+        terminal = TerminalLines()
+        run_statements(session, terminal, output_format, terminal.prompt)
         click.echo("", err=True)
-    if failures and not interactive:
+        return
+    # A script on stdin fails as a whole when any of its statements failed.
+    if run_statements(session, sys.stdin, output_format):
         sys.exit(1)

@@ -8,10 +8,9 @@ from click.testing import CliRunner
 
 from detections.runner import run_detections
 from pipelines.cli.main import cli
-from tests.detections.helpers import RUN_TIME
+from tests.detections.helpers import FIXTURE_NOW, RUN_TIME
 from tests.detections.test_advice import EVENTS
 from tests.helpers.lake import warehouse_from_events
-from tests.detections.helpers import FIXTURE_NOW
 
 
 def test_rules_lint_passes():

@@ -30,24 +30,27 @@ DETECTED_DAY_TWO = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NO_CONFIG = {"thresholds": {}, "suppressions": [], "boundaries": {}}
 
 
-def build_fleet_warehouse(data_dir: Path, *, detect: bool = True) -> Path:
+def build_fleet_warehouse(
+    data_dir: Path, *, detect: bool = True, suppressions: list[dict] | None = None
+) -> Path:
     """Build data_dir/warehouse.duckdb from the scenario fleet in two daily loads; close it.
 
     Day one's events are loaded and detected at DETECTED_DAY_ONE, then day two's at
     DETECTED_DAY_TWO, so alerts have first_detected_at on two days. Returns the path.
     """
+    config = {**NO_CONFIG, "suppressions": suppressions or []}
     events = fleet_events()
     day_one = [event for event in events if event["event_time"].date() == DAY_ONE.date()]
     day_two = [event for event in events if event["event_time"].date() == DAY_TWO.date()]
     con = warehouse_from_events(day_one, data_dir)
     try:
         if detect:
-            run_detections(con, **NO_CONFIG, now=DETECTED_DAY_ONE)
+            run_detections(con, **config, now=DETECTED_DAY_ONE)
         write_lake(day_two, data_dir / "lake" / "decisions", file_name="part-1.parquet")
         load_lake(con, data_dir / "lake" / "decisions")
         build_identity_model(con)
         if detect:
-            run_detections(con, **NO_CONFIG, now=DETECTED_DAY_TWO)
+            run_detections(con, **config, now=DETECTED_DAY_TWO)
     finally:
         con.close()
     write_quarantine(data_dir / "lake" / "quarantine")

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from pipelines.report.html import SECTION_IDS
-from tests.investigate.conftest import QUARANTINED, run_agentaudit
+from tests.investigate.conftest import QUARANTINED, build_fleet_warehouse, run_agentaudit
 
 VOID_ELEMENTS = {"meta", "br", "hr", "img", "link", "input", "line", "rect", "path", "circle"}
 
@@ -182,6 +182,27 @@ def test_report_day_without_alerts(invoke, tmp_path):
     text, page = parse_page(out)
     assert page.errors == []
     assert "No alerts on this day." in text
+
+
+def test_report_suppressed_alert(invoke, tmp_path):
+    suppression = {
+        "id": "sup-support-grants", "rule_id": "privilege_creep", "entity_id": "svc-support",
+        "owner": "iam-team", "reason": "quarterly access review approved", "expires": "2027-01-01",
+    }
+    build_fleet_warehouse(tmp_path, suppressions=[suppression])
+    out = tmp_path / "suppressed.html"
+    result = invoke("report", "--date", "2026-03-09", "--out", str(out), "--json",
+                    data_dir=tmp_path)
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.stdout)["totals"]
+    assert totals["alerts"] == 0
+    assert totals["suppressed"] == 1
+    text, page = parse_page(out)
+    assert page.figures["suppressed"] == "1"
+    assert 'class="alert suppressed"' in text
+    assert "suppressed by <code>sup-support-grants</code>" in text
+    # A suppressed alert is listed, but counts in neither the chart nor the top agents.
+    assert "No alerts from" in text.split('id="alerts-per-day"')[1].split("</section>")[0]
 
 
 def test_report_errors(invoke, tmp_path):

@@ -36,7 +36,7 @@ spans AS (
             AS started_initiated_by,
         arg_min(initiated_by, (event_time, event_id))
             FILTER (WHERE initiated_by IS NOT NULL) AS first_initiated_by,
-        -- The latest terminal event decides; on a tie of times, task_failed wins.
+        -- The latest terminal event decides. At a tie of times, task_failed wins.
         max(event_time) FILTER (WHERE event_type IN ('task_completed', 'task_failed'))
             AS ended_at,
         arg_max(event_type, (event_time, event_type))

@@ -43,7 +43,7 @@ selection_candidates_kept AS (
     SELECT * FROM selection_candidates WHERE needs_uses OR ended_at IS NOT NULL
 ),
 -- Uses of the candidates up to as_of; the join on credential_id filters the scan.
-uses AS (
+uses AS MATERIALIZED (
     SELECT e.credential_id, e.event_id, e.event_time, e.task_id
     FROM decision_events AS e
     JOIN selection_candidates_kept AS c ON c.credential_id = e.credential_id AND c.needs_uses
@@ -121,12 +121,14 @@ alerting AS (
     WHERE coalesce(a.triggered_at, l.triggered_at, i.triggered_at, r.triggered_at,
                    s.triggered_at) IS NOT NULL
 ),
+-- The task end event of lingering credentials; the join on task_id filters the scan.
 task_end_events AS (
     SELECT e.task_id, arg_min(e.event_id, e.event_time) AS event_id
-    FROM decision_events AS e, bounds AS b
-    WHERE e.event_type IN ('task_completed', 'task_failed')
-      AND e.event_time <= b.as_of
-      AND e.task_id IN (SELECT issued_task_id FROM alerting WHERE linger_at IS NOT NULL)
+    FROM decision_events AS e
+    JOIN (SELECT DISTINCT issued_task_id AS task_id FROM alerting WHERE linger_at IS NOT NULL)
+        AS l USING (task_id)
+    WHERE (e.event_type = 'task_completed' OR e.event_type = 'task_failed')
+      AND e.event_time <= $as_of
     GROUP BY e.task_id
 )
 SELECT

@@ -1,51 +1,77 @@
 -- Agents that selected or invoked a tool, or reached a system, outside their approved boundary.
 WITH
-selection_tool_events AS (
-    SELECT event_id, event_time, event_type, agent_id, agent_kind, tool, system, outcome,
-           time_bucket(to_minutes(CAST($dedup_window_minutes AS INTEGER)), event_time,
-                       TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start
+-- Not materialized: each use below reads only the columns it needs, and the equality on
+-- event_type (one branch per type) is applied inside the scan.
+selection_tool_events AS NOT MATERIALIZED (
+    SELECT event_id, event_time, event_type, agent_id, agent_kind, tool, system, outcome
     FROM decision_events
-    WHERE event_type IN ('tool_selected', 'tool_invoked')
-      AND (tool IS NOT NULL OR system IS NOT NULL)
+    WHERE event_type = 'tool_selected'
       AND event_time <= $as_of
-      -- With no boundary configured there is nothing to check, and nothing to scan.
-      AND EXISTS (SELECT 1 FROM boundary_entries)
+    UNION ALL
+    SELECT event_id, event_time, event_type, agent_id, agent_kind, tool, system, outcome
+    FROM decision_events
+    WHERE event_type = 'tool_invoked'
+      AND event_time <= $as_of
 ),
--- Distinct combinations first, so that glob matching runs once per combination.
+-- Agents with a boundary of their own; every other agent takes its kind's boundary.
+own_boundary_agents AS (
+    SELECT match_value AS agent_id FROM boundary_entries WHERE match_type = 'agent_id'
+),
+-- Distinct combinations first, so that glob matching runs once per combination. Kind-level
+-- combinations leave agent_id out, which keeps the grouping small on a large fleet.
+kind_combinations AS (
+    SELECT DISTINCT e.agent_kind, e.tool, e.system
+    FROM selection_tool_events AS e
+    WHERE e.agent_kind IN (SELECT match_value FROM boundary_entries
+                           WHERE match_type = 'agent_kind')
+),
+agent_combinations AS (
+    SELECT DISTINCT e.agent_id, e.agent_kind, e.tool, e.system
+    FROM selection_tool_events AS e
+    JOIN own_boundary_agents AS a USING (agent_id)
+),
 combinations AS (
-    SELECT DISTINCT agent_id, agent_kind, tool, system FROM selection_tool_events
-),
--- The boundary of an agent: its own entry when config/boundaries.yaml has one, else the
--- entry of its agent_kind. Agents with neither are not checked.
-agent_boundary AS (
-    SELECT c.agent_id, c.agent_kind, c.tool, c.system,
-           coalesce(a.match_type, k.match_type) AS match_type,
-           coalesce(a.match_value, k.match_value) AS match_value,
-           coalesce(a.checks_tools, k.checks_tools) AS checks_tools,
-           coalesce(a.checks_systems, k.checks_systems) AS checks_systems
-    FROM combinations AS c
-    LEFT JOIN boundary_entries AS a ON a.match_type = 'agent_id' AND a.match_value = c.agent_id
-    LEFT JOIN boundary_entries AS k ON k.match_type = 'agent_kind' AND k.match_value = c.agent_kind
-    WHERE a.match_type IS NOT NULL OR k.match_type IS NOT NULL
+    SELECT NULL::VARCHAR AS agent_id, agent_kind, tool, system,
+           'agent_kind' AS match_type, agent_kind AS match_value
+    FROM kind_combinations
+    UNION ALL
+    SELECT agent_id, agent_kind, tool, system, 'agent_id' AS match_type, agent_id AS match_value
+    FROM agent_combinations
 ),
 filter_outside AS (
-    SELECT b.*,
-           b.checks_tools AND b.tool IS NOT NULL AND NOT EXISTS (
+    SELECT c.*,
+           b.checks_tools AND c.tool IS NOT NULL AND NOT EXISTS (
                SELECT 1 FROM boundary_patterns AS p
-               WHERE p.match_type = b.match_type AND p.match_value = b.match_value
-                 AND p.dimension = 'tool' AND b.tool GLOB p.pattern
+               WHERE p.match_type = c.match_type AND p.match_value = c.match_value
+                 AND p.dimension = 'tool' AND c.tool GLOB p.pattern
            ) AS tool_outside,
-           b.checks_systems AND b.system IS NOT NULL AND NOT EXISTS (
+           b.checks_systems AND c.system IS NOT NULL AND NOT EXISTS (
                SELECT 1 FROM boundary_patterns AS p
-               WHERE p.match_type = b.match_type AND p.match_value = b.match_value
-                 AND p.dimension = 'system' AND b.system GLOB p.pattern
+               WHERE p.match_type = c.match_type AND p.match_value = c.match_value
+                 AND p.dimension = 'system' AND c.system GLOB p.pattern
            ) AS system_outside
-    FROM agent_boundary AS b
+    FROM combinations AS c
+    JOIN boundary_entries AS b USING (match_type, match_value)
 ),
 offending AS (
     SELECT * FROM filter_outside WHERE tool_outside OR system_outside
 ),
+-- Events of offending combinations: by kind for agents without their own boundary, by
+-- agent for the others. The join on the few offending combinations filters the scan.
+kind_offending_events AS (
+    SELECT e.*, o.tool_outside, o.system_outside, o.match_type
+    FROM selection_tool_events AS e
+    JOIN offending AS o
+      ON o.agent_kind = e.agent_kind
+     AND o.tool IS NOT DISTINCT FROM e.tool
+     AND o.system IS NOT DISTINCT FROM e.system
+    WHERE o.match_type = 'agent_kind'
+),
 offending_events AS (
+    SELECT k.*
+    FROM kind_offending_events AS k
+    ANTI JOIN own_boundary_agents AS a USING (agent_id)
+    UNION ALL
     SELECT e.*, o.tool_outside, o.system_outside, o.match_type
     FROM selection_tool_events AS e
     JOIN offending AS o
@@ -53,6 +79,7 @@ offending_events AS (
      AND o.agent_kind IS NOT DISTINCT FROM e.agent_kind
      AND o.tool IS NOT DISTINCT FROM e.tool
      AND o.system IS NOT DISTINCT FROM e.system
+    WHERE o.match_type = 'agent_id'
 )
 SELECT
     'agent' AS entity_type,
@@ -81,5 +108,11 @@ SELECT
         'invoked_count', count(*) FILTER (WHERE event_type = 'tool_invoked'),
         'first_event_at', iso_utc(min(event_time))
     ) AS details
-FROM offending_events
+FROM (
+    SELECT *,
+           time_bucket(to_minutes(CAST($dedup_window_minutes AS INTEGER)), event_time,
+                       TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start
+    FROM offending_events
+    WHERE tool IS NOT NULL OR system IS NOT NULL
+)
 GROUP BY agent_id, bucket_start

@@ -91,7 +91,7 @@ def apply_grant_changes(sim: AgentSim, day: int) -> None:
                     first_use = day + sim.rng.randint(20, 45)
                     sim.deferred[(sim.machine.principal_id, scope)] = first_use
             continue
-        removable = [scope for scope in sim.optional_usable()]
+        removable = sim.optional_usable()
         if change == "swap" and pool and removable:
             removes = [sim.rng.choice(removable)]
             sim.revoke_grant(moment, sim.machine, removes)
