@@ -33,7 +33,9 @@ def _collect(function: Callable[..., dict[str, Any]], *args: Any, wait: float, *
     """Run one investigation on a read-only connection, turning failures into one line."""
     settings = load_settings()
     try:
-        with reader(settings.warehouse_path, settings.lake_dir, wait_seconds=wait) as con:
+        with reader(
+            settings.warehouse_path, settings.lake_dir, lake_views=False, wait_seconds=wait
+        ) as con:
             return function(con, *args, **kwargs)
     except (WarehouseMissing, WarehouseBusy, NotFound) as exc:
         raise CommandError(exc.args[0] if exc.args else str(exc)) from exc

@@ -55,14 +55,20 @@ class Session:
         self.lake_only = lake_only
         self.wait = wait
 
-    def run(self, statement: str) -> tuple[list[str], list[tuple]] | None:
+    def run(
+        self, statement: str, *, lake_views: bool | None = None
+    ) -> tuple[list[str], list[tuple]] | None:
         """Run one statement on a fresh connection; None for a statement with no result set.
 
+        The lake views are added when the statement names one (or `lake_views` is True).
         Raises CommandError with one line for bad SQL, a missing or busy warehouse.
         """
+        if lake_views is None:
+            lake_views = "lake_" in statement.lower()
         try:
             with reader(
-                self.warehouse_path, self.lake_dir, lake_only=self.lake_only, wait_seconds=self.wait
+                self.warehouse_path, self.lake_dir, lake_only=self.lake_only,
+                lake_views=lake_views, wait_seconds=self.wait,
             ) as con:
                 cursor = con.execute(statement)
                 if cursor.description is None:
@@ -84,12 +90,12 @@ def _meta_command(session: Session, line: str, output_format: str) -> bool:
     if name == ".help":
         click.echo(SHELL_HELP)
     elif name == ".tables":
-        _print_result(session.run(_TABLES), output_format)
+        _print_result(session.run(_TABLES, lake_views=True), output_format)
     elif name == ".schema":
         if not argument:
             raise CommandError(".schema needs a table or view name, e.g. .schema alerts")
         quoted = '"' + argument.replace('"', '""') + '"'
-        _print_result(session.run(f"DESCRIBE {quoted}"), output_format)
+        _print_result(session.run(f"DESCRIBE {quoted}", lake_views=True), output_format)
     else:
         raise CommandError(f"unknown command {name}; type .help for the list")
     return True

@@ -116,12 +116,15 @@ def reader(
     lake_dir: Path,
     *,
     lake_only: bool = False,
+    lake_views: bool = True,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-only connection with the lake views added, and close it afterwards.
 
     With `lake_only`, the connection is an in-memory database holding only the lake views,
-    so it works while a writer holds the warehouse and before the first load.
+    so it works while a writer holds the warehouse and before the first load. Creating a
+    lake view reads the schema of every lake file, so callers that do not query the lake
+    pass `lake_views=False`.
     """
     if lake_only:
         con = duckdb.connect(":memory:")
@@ -130,7 +133,8 @@ def reader(
     try:
         # Dates of TIMESTAMPTZ values (report days, hive partitions) are UTC days.
         con.execute("SET TimeZone = 'UTC'")
-        add_lake_views(con, lake_dir)
+        if lake_views or lake_only:
+            add_lake_views(con, lake_dir)
         yield con
     finally:
         con.close()

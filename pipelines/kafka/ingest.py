@@ -167,18 +167,23 @@ class IngestWorker:
         consumer.subscribe([self.topic], listener=_RebalanceListener(self))
         return consumer
 
-    def _prepare_assignment(self, polled: dict) -> None:
-        """Remove files left uncommitted by an earlier owner, then note where reading ends.
+    def _prepare_assignment(self) -> None:
+        """Rewind each assigned partition to its committed offset and remove later files.
 
-        `polled` contains the records returned by the poll that completed the assignment.
-        The consumer's position is already past them, so their first offset is the start.
+        kafka-python 3.0.12 keeps the fetch position of a partition that stays assigned
+        across a rebalance. The revoke callback dropped the buffered records behind that
+        position, so every partition is rewound explicitly: to its committed offset, or to
+        its beginning when the group has committed nothing for it yet.
         """
         self._assignment_changed = False
         assigned = sorted(self.assigned or (), key=lambda tp: tp.partition)
-        self.read_positions = {tp.partition: self.consumer.position(tp) for tp in assigned}
-        for tp, records in polled.items():
-            if records and tp.partition in self.read_positions:
-                self.read_positions[tp.partition] = records[0].offset
+        beginnings = self.consumer.beginning_offsets(assigned) if assigned else {}
+        self.read_positions = {}
+        for tp in assigned:
+            committed = self.consumer.committed(tp)
+            position = committed if committed is not None else beginnings[tp]
+            self.consumer.seek(tp, position)
+            self.read_positions[tp.partition] = position
         self.end_offsets = (
             {tp.partition: offset for tp, offset in self.consumer.end_offsets(assigned).items()}
             if assigned
@@ -376,10 +381,15 @@ class IngestWorker:
             while True:
                 polled = self.consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
                 if self._assignment_changed:
-                    self._prepare_assignment(polled)
+                    # Records of this poll came from positions before the rewind: the
+                    # consumer fetches them again from the committed offsets.
+                    self._prepare_assignment()
+                    polled = {}
                 now = datetime.now(UTC)
                 for records in polled.values():
                     for record in records:
+                        if record.offset < self.read_positions.get(record.partition, 0):
+                            continue  # fetched before a rewind and already buffered
                         self._accept(record, now)
                         self.read_positions[record.partition] = record.offset + 1
                         if self.buffer.is_over_size():

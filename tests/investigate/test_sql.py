@@ -70,6 +70,14 @@ def test_sql_lake_view_reads_parquet(invoke):
     ]
 
 
+def test_sql_lake_views_only_when_named(invoke):
+    # Creating a lake view reads every lake file's schema, so plain queries skip it.
+    query = "SELECT count(*) AS n FROM duckdb_views() WHERE temporary"
+    assert json.loads(invoke("sql", "--format", "json", query).stdout) == [{"n": 0}]
+    named = query + " AND view_name LIKE 'lake_%'"
+    assert json.loads(invoke("sql", "--format", "json", named).stdout) == [{"n": 2}]
+
+
 def test_sql_lake_mode_has_no_warehouse_tables(invoke):
     result = invoke("sql", "--lake", "SELECT count(*) FROM decision_events")
     assert result.exit_code == 1

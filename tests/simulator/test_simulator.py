@@ -6,6 +6,7 @@ simulator's own promises without the warehouse.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from collections import defaultdict
@@ -23,7 +24,7 @@ from pipelines.sources.simulator import (
     simulate_fleet,
     write_ground_truth,
 )
-from pipelines.sources.simulator.cases import CASES
+from pipelines.sources.simulator.cases import CASES, truth_rows
 from pipelines.sources.simulator.catalogue import AGENT_KINDS, kind_tools
 from transforms.contract import normalize_event
 
@@ -274,3 +275,17 @@ def test_clean_grants_used_within_90_days():
     ]
     assert held
     assert stale == []
+
+
+def test_second_rule_gets_own_row(small_plan):
+    case = dataclasses.replace(
+        CASES["credential_standing_agent"],
+        also=(("credential_rotation_overdue", "credential"),),
+    )
+    agent = next(a for a in small_plan.agents if "credential_standing_agent" in a.cases)
+    rows = truth_rows(case, SMALL["seed"], agent)
+    assert [row["rule_id"] for row in rows] == [
+        "credential_outlives_task",
+        "credential_rotation_overdue",
+    ]
+    assert rows[0]["entity_id"] == rows[1]["entity_id"]

@@ -1,85 +1,87 @@
 -- Agents that selected or invoked a tool, or reached a system, outside their approved boundary.
 WITH
--- Not materialized: each use below reads only the columns it needs, and the equality on
--- event_type (one branch per type) is applied inside the scan.
-selection_tool_events AS NOT MATERIALIZED (
-    SELECT event_id, event_time, event_type, agent_id, agent_kind, tool, system, outcome
-    FROM decision_events
-    WHERE event_type = 'tool_selected'
-      AND event_time <= $as_of
-    UNION ALL
-    SELECT event_id, event_time, event_type, agent_id, agent_kind, tool, system, outcome
-    FROM decision_events
-    WHERE event_type = 'tool_invoked'
-      AND event_time <= $as_of
-),
--- Agents with a boundary of their own; every other agent takes its kind's boundary.
+-- Agents with a boundary of their own; every other agent takes its kind's boundary, and
+-- agents with neither are not checked.
 own_boundary_agents AS (
     SELECT match_value AS agent_id FROM boundary_entries WHERE match_type = 'agent_id'
 ),
--- Distinct combinations first, so that glob matching runs once per combination. Kind-level
--- combinations leave agent_id out, which keeps the grouping small on a large fleet.
-kind_combinations AS (
-    SELECT DISTINCT e.agent_kind, e.tool, e.system
-    FROM selection_tool_events AS e
+-- Two equality branches, which DuckDB applies inside the scan (an IN list only prunes
+-- row groups), and only the low-cardinality columns that the combinations need.
+tool_events AS (
+    SELECT agent_id, agent_kind, tool, system FROM decision_events
+    WHERE event_type = 'tool_selected' AND event_time <= $as_of
+    UNION ALL
+    SELECT agent_id, agent_kind, tool, system FROM decision_events
+    WHERE event_type = 'tool_invoked' AND event_time <= $as_of
+),
+-- Distinct combinations first, so that glob matching runs once per combination. This pass
+-- reads only low-cardinality columns; kind-level combinations leave agent_id out.
+combinations AS (
+    SELECT DISTINCT NULL::VARCHAR AS agent_id, e.agent_kind, e.tool, e.system,
+           'agent_kind' AS match_type, e.agent_kind AS match_value
+    FROM tool_events AS e
     WHERE e.agent_kind IN (SELECT match_value FROM boundary_entries
                            WHERE match_type = 'agent_kind')
-),
-agent_combinations AS (
-    SELECT DISTINCT e.agent_id, e.agent_kind, e.tool, e.system
-    FROM selection_tool_events AS e
+    UNION ALL
+    SELECT DISTINCT e.agent_id, e.agent_kind, e.tool, e.system,
+           'agent_id' AS match_type, e.agent_id AS match_value
+    FROM tool_events AS e
     JOIN own_boundary_agents AS a USING (agent_id)
 ),
-combinations AS (
-    SELECT NULL::VARCHAR AS agent_id, agent_kind, tool, system,
-           'agent_kind' AS match_type, agent_kind AS match_value
-    FROM kind_combinations
-    UNION ALL
-    SELECT agent_id, agent_kind, tool, system, 'agent_id' AS match_type, agent_id AS match_value
-    FROM agent_combinations
+-- A combination is inside when some allowed glob of its boundary matches; a boundary
+-- without a list for a dimension does not check that dimension.
+pattern_matches AS (
+    SELECT c.agent_id, c.agent_kind, c.tool, c.system, c.match_type, c.match_value,
+           bool_or(p.dimension = 'tool' AND c.tool GLOB p.pattern) AS tool_allowed,
+           bool_or(p.dimension = 'system' AND c.system GLOB p.pattern) AS system_allowed
+    FROM combinations AS c
+    LEFT JOIN boundary_patterns AS p USING (match_type, match_value)
+    GROUP BY ALL
 ),
 filter_outside AS (
-    SELECT c.*,
-           b.checks_tools AND c.tool IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM boundary_patterns AS p
-               WHERE p.match_type = c.match_type AND p.match_value = c.match_value
-                 AND p.dimension = 'tool' AND c.tool GLOB p.pattern
-           ) AS tool_outside,
-           b.checks_systems AND c.system IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM boundary_patterns AS p
-               WHERE p.match_type = c.match_type AND p.match_value = c.match_value
-                 AND p.dimension = 'system' AND c.system GLOB p.pattern
-           ) AS system_outside
-    FROM combinations AS c
+    SELECT m.*,
+           b.checks_tools AND m.tool IS NOT NULL AND NOT coalesce(m.tool_allowed, false)
+               AS tool_outside,
+           b.checks_systems AND m.system IS NOT NULL AND NOT coalesce(m.system_allowed, false)
+               AS system_outside
+    FROM pattern_matches AS m
     JOIN boundary_entries AS b USING (match_type, match_value)
 ),
-offending AS (
+-- Materialized, so that the optimizer sees a small build side and the join below filters
+-- the scan of decision_events before event_id is read.
+offending AS MATERIALIZED (
     SELECT * FROM filter_outside WHERE tool_outside OR system_outside
 ),
--- Events of offending combinations: by kind for agents without their own boundary, by
--- agent for the others. The join on the few offending combinations filters the scan.
-kind_offending_events AS (
-    SELECT e.*, o.tool_outside, o.system_outside, o.match_type
-    FROM selection_tool_events AS e
+selection_offending_events AS (
+    SELECT e.event_id, e.event_time, e.event_type, e.agent_id, e.agent_kind, e.tool,
+           e.system, e.outcome, o.tool_outside, o.system_outside, o.match_type,
+           o.agent_id AS boundary_agent_id
+    FROM decision_events AS e
     JOIN offending AS o
-      ON o.agent_kind = e.agent_kind
+      ON o.agent_kind IS NOT DISTINCT FROM e.agent_kind
      AND o.tool IS NOT DISTINCT FROM e.tool
      AND o.system IS NOT DISTINCT FROM e.system
-    WHERE o.match_type = 'agent_kind'
-),
-offending_events AS (
-    SELECT k.*
-    FROM kind_offending_events AS k
-    ANTI JOIN own_boundary_agents AS a USING (agent_id)
+    WHERE e.event_type = 'tool_selected' AND e.event_time <= $as_of
     UNION ALL
-    SELECT e.*, o.tool_outside, o.system_outside, o.match_type
-    FROM selection_tool_events AS e
+    SELECT e.event_id, e.event_time, e.event_type, e.agent_id, e.agent_kind, e.tool,
+           e.system, e.outcome, o.tool_outside, o.system_outside, o.match_type,
+           o.agent_id AS boundary_agent_id
+    FROM decision_events AS e
     JOIN offending AS o
-      ON o.agent_id = e.agent_id
-     AND o.agent_kind IS NOT DISTINCT FROM e.agent_kind
+      ON o.agent_kind IS NOT DISTINCT FROM e.agent_kind
      AND o.tool IS NOT DISTINCT FROM e.tool
      AND o.system IS NOT DISTINCT FROM e.system
-    WHERE o.match_type = 'agent_id'
+    WHERE e.event_type = 'tool_invoked' AND e.event_time <= $as_of
+),
+-- A kind-level match of an agent with its own boundary does not count: its entry decides.
+offending_events AS (
+    SELECT *,
+           time_bucket(to_minutes(CAST($dedup_window_minutes AS INTEGER)), event_time,
+                       TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start
+    FROM selection_offending_events
+    WHERE (match_type = 'agent_kind'
+           AND agent_id NOT IN (SELECT agent_id FROM own_boundary_agents))
+       OR (match_type = 'agent_id' AND agent_id = boundary_agent_id)
 )
 SELECT
     'agent' AS entity_type,
@@ -108,11 +110,5 @@ SELECT
         'invoked_count', count(*) FILTER (WHERE event_type = 'tool_invoked'),
         'first_event_at', iso_utc(min(event_time))
     ) AS details
-FROM (
-    SELECT *,
-           time_bucket(to_minutes(CAST($dedup_window_minutes AS INTEGER)), event_time,
-                       TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start
-    FROM offending_events
-    WHERE tool IS NOT NULL OR system IS NOT NULL
-)
+FROM offending_events
 GROUP BY agent_id, bucket_start

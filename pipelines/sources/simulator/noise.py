@@ -7,9 +7,12 @@ Planned per agent before the period and scaled by the noise level (0 turns it of
   35 days apart, so no 30-day window contains three gains without a removal.
 - a rarely used scope: exercised once, 80 days before the end of the period (or on the
   first day when the period is shorter).
+- a gained scope whose first use comes 20 to 45 days after the grant.
+- a dev_assistant that starts without repo.contents.write and gains it later.
 
-Isolated policy denials, approved sensitive writes and long tasks with properly scoped
-tokens happen inside the behaviours (see `AgentSim.maybe_denied` and `behaviours`).
+Isolated policy denials, denied retries, approved sensitive writes, long tasks with
+properly scoped tokens and API keys named like cloud access key ids happen inside the
+behaviours (see `AgentSim.maybe_denied` and `behaviours`).
 """
 
 from __future__ import annotations
