@@ -60,11 +60,31 @@ def writer_lock(path: Path, *, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS) ->
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _open_for_writing(path: Path, deadline: float) -> duckdb.DuckDBPyConnection:
+    """Open `path` read-write, retrying while a reader process briefly holds DuckDB's lock."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            if attempts == 1:
+                log.info("warehouse %s is open in another process; retrying: %s", path, exc)
+            time.sleep(min(0.2 * attempts, 2.0))
+
+
 @contextlib.contextmanager
 def connect_writer(path: Path, *, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS):
-    """Open the warehouse for writing under the writer lock; closes the connection after."""
+    """Open the warehouse for writing under the writer lock; closes the connection after.
+
+    Readers hold DuckDB's file lock only for the length of one query, so opening the file
+    is retried until `timeout` seconds have passed since the call.
+    """
+    deadline = time.monotonic() + timeout
     with writer_lock(path, timeout=timeout):
-        con = duckdb.connect(str(path))
+        con = _open_for_writing(path, deadline)
         try:
             yield con
         finally:

@@ -10,24 +10,40 @@ import click
 
 from pipelines.settings import ConfigError
 
-# Each entry is (module, attribute) of a click command or group added to the top level.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("pipelines.cli.broker", "broker_group"),
-    ("pipelines.cli.demo", "demo"),
-    ("pipelines.cli.run", "run_command"),
-    ("pipelines.cli.sql", "sql_command"),
-    ("pipelines.cli.investigate", "investigate_group"),
-    ("pipelines.cli.report", "report_command"),
-    ("pipelines.cli.ingest", "ingest"),
-    ("pipelines.cli.ingest", "produce_file"),
-    ("pipelines.cli.ingest", "quarantine"),
-    ("pipelines.cli.ingest", "compact"),
-    ("pipelines.cli.importers", "import_group"),
-    ("pipelines.cli.simulate", "simulate"),
-    ("pipelines.cli.simulate", "evaluate"),
-    ("pipelines.cli.export", "export_command"),
-    ("pipelines.cli.rules", "rules_group"),
-)
+# Each command name maps to the (module, attribute) of its click command or group. Modules
+# load only when their command runs, so `agentaudit sql` does not pay for importing Dagster.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "broker": ("pipelines.cli.broker", "broker_group"),
+    "demo": ("pipelines.cli.demo", "demo"),
+    "run": ("pipelines.cli.run", "run_command"),
+    "sql": ("pipelines.cli.sql", "sql_command"),
+    "investigate": ("pipelines.cli.investigate", "investigate_group"),
+    "report": ("pipelines.cli.report", "report_command"),
+    "ingest": ("pipelines.cli.ingest", "ingest"),
+    "produce-file": ("pipelines.cli.ingest", "produce_file"),
+    "quarantine": ("pipelines.cli.ingest", "quarantine"),
+    "compact": ("pipelines.cli.ingest", "compact"),
+    "import": ("pipelines.cli.importers", "import_group"),
+    "simulate": ("pipelines.cli.simulate", "simulate"),
+    "evaluate": ("pipelines.cli.simulate", "evaluate"),
+    "export": ("pipelines.cli.export", "export_command"),
+    "rules": ("pipelines.cli.rules", "rules_group"),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when the command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target
+        return getattr(importlib.import_module(module), attribute)
+
 
 # Exit codes that scripts can rely on.
 EXIT_OK = 0
@@ -35,7 +51,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output: -v for info, -vv for debug.")
 def cli(verbose: int) -> None:
     """Record AI agent access decisions and find where access went wrong."""
@@ -43,10 +59,6 @@ def cli(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-
-
-for _module, _attribute in COMMANDS:
-    cli.add_command(getattr(importlib.import_module(_module), _attribute))
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
 """Read-only connections to the warehouse and to the Parquet lake.
 
 DuckDB lets one process hold a database file for writing, and while it does, no other
-process can open the file, not even read-only. The reverse holds too: an open reader makes
-the writer's `duckdb.connect` fail. So readers here never take the writer's `flock`; they
-retry the read-only open for a bounded time (a Dagster job releases the file between
-assets), hold the file only for the duration of one command or one shell statement, and
-raise `WarehouseBusy` with the way out when the writer keeps it. The lake mode opens an
+process can open the file, not even read-only. The reverse is also true: an open reader
+makes the writer's `duckdb.connect` fail. So readers here never take the writer's `flock`.
+They retry the read-only open for a bounded time, because a Dagster job releases the file
+between assets. They hold the file only for one command or one shell statement, and raise
+`WarehouseBusy` with the way out when the writer keeps it. The lake mode opens an
 in-memory database over the Parquet files and never touches the warehouse file.
 """
 

@@ -6,16 +6,18 @@ Commit protocol, per flush:
   3. commit the next offset of each partition to the consumer group,
   4. record the committed offsets beside the lake (used by compaction).
 A crash before step 3 leaves files whose first offset is at or past the committed offset.
-Whoever next owns the partition deletes those files before it reads, then reads the same
-records again, so the lake never holds a record twice after a crash. Files are named after
-topic, partition and first and last offset, so a replay with the same boundaries rewrites
-the same file and a file name never changes content.
+The partition's next owner deletes those files before it reads, then reads the same
+records again, so a crashed worker leaves no record twice in the lake. Files are named
+after topic, partition and first and last offset, so a replay with the same boundaries
+rewrites the same file, and a file name never changes content.
 
-Rebalances: the revoke callback drops the buffer without writing it. Those records were not
-committed, so the next owner reads them again from the committed offset; the callback does
-no IO, which kafka-python requires because it runs on the loop that sends heartbeats.
+Rebalances: the revoke callback drops the buffer without writing it, because kafka-python
+runs the callback on the loop that sends heartbeats, where blocking IO does not belong.
+The dropped records were not committed. After each assignment every partition is rewound
+to its committed offset, so they are read again. docs/ingest.md has the details.
 
     python -m pipelines.kafka.ingest [--follow] [--max-seconds N] [--topic T] [--group G]
+                                     [--instance-id ID]
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ prints figures and a ratio. It checks no timing: ratios at this size say nothing
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -19,8 +20,16 @@ pytestmark = pytest.mark.integration
 
 
 def run_command(*args: str, workdir) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pipelines.benchmarks", "--events", "2000",
-               "--workdir", str(workdir), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.benchmarks",
+        "--events",
+        "2000",
+        "--workdir",
+        str(workdir),
+        *args,
+    ]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -40,8 +49,15 @@ def test_json_run_reports_every_stage(kafka_bootstrap, tmp_path):
 
 
 def test_text_run_prints_table_and_skips(kafka_bootstrap, tmp_path):
-    result = run_command("--skip", "memory", "--skip", "incremental",
-                         workdir=tmp_path / "bench")
+    result = run_command(
+        "--skip",
+        "memory",
+        "--skip",
+        "incremental",
+        "--detection-copies",
+        "2",
+        workdir=tmp_path / "bench",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "measure" in result.stdout
     assert "== ingest" in result.stdout
@@ -50,6 +66,7 @@ def test_text_run_prints_table_and_skips(kafka_bootstrap, tmp_path):
     assert "== memory" not in result.stdout
     assert "== incremental" not in result.stdout
     assert "load_lake vs plain CTAS read_parquet" in result.stdout
+    assert re.search(r"decision_events rows\s+4,000\n", result.stdout), result.stdout
 
 
 def test_unknown_stage_is_rejected(tmp_path):

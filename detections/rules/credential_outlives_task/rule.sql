@@ -42,13 +42,18 @@ selection_candidates AS (
 selection_candidates_kept AS (
     SELECT * FROM selection_candidates WHERE needs_uses OR ended_at IS NOT NULL
 ),
--- Uses of the candidates up to as_of; the join on credential_id filters the scan.
+-- Uses of the candidates up to as_of; the join on credential_id filters the scan, and one
+-- equality branch per event type is applied inside it (an IN list or OR only prunes).
 uses AS MATERIALIZED (
     SELECT e.credential_id, e.event_id, e.event_time, e.task_id
     FROM decision_events AS e
     JOIN selection_candidates_kept AS c ON c.credential_id = e.credential_id AND c.needs_uses
-    WHERE e.event_time <= $as_of
-      AND (e.event_type = 'credential_used' OR e.event_type = 'tool_invoked')
+    WHERE e.event_type = 'credential_used' AND e.event_time <= $as_of
+    UNION ALL
+    SELECT e.credential_id, e.event_id, e.event_time, e.task_id
+    FROM decision_events AS e
+    JOIN selection_candidates_kept AS c ON c.credential_id = e.credential_id AND c.needs_uses
+    WHERE e.event_type = 'tool_invoked' AND e.event_time <= $as_of
 ),
 -- Variant a: used after its task ended, beyond the grace for clock skew between emitters.
 filter_used_after_task AS (
@@ -121,15 +126,22 @@ alerting AS (
     WHERE coalesce(a.triggered_at, l.triggered_at, i.triggered_at, r.triggered_at,
                    s.triggered_at) IS NOT NULL
 ),
--- The task end event of lingering credentials; the join on task_id filters the scan.
+-- The task end event of lingering credentials.
+lingering_tasks AS MATERIALIZED (
+    SELECT DISTINCT issued_task_id AS task_id FROM alerting WHERE linger_at IS NOT NULL
+),
 task_end_events AS (
-    SELECT e.task_id, arg_min(e.event_id, e.event_time) AS event_id
-    FROM decision_events AS e
-    JOIN (SELECT DISTINCT issued_task_id AS task_id FROM alerting WHERE linger_at IS NOT NULL)
-        AS l USING (task_id)
-    WHERE (e.event_type = 'task_completed' OR e.event_type = 'task_failed')
-      AND e.event_time <= $as_of
-    GROUP BY e.task_id
+    SELECT task_id, arg_min(event_id, event_time) AS event_id
+    FROM (
+        SELECT e.task_id, e.event_id, e.event_time
+        FROM decision_events AS e JOIN lingering_tasks USING (task_id)
+        WHERE e.event_type = 'task_completed' AND e.event_time <= $as_of
+        UNION ALL
+        SELECT e.task_id, e.event_id, e.event_time
+        FROM decision_events AS e JOIN lingering_tasks USING (task_id)
+        WHERE e.event_type = 'task_failed' AND e.event_time <= $as_of
+    )
+    GROUP BY task_id
 )
 SELECT
     'credential' AS entity_type,
