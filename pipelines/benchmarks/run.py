@@ -234,21 +234,19 @@ def memory_reference_backlog(state: RunState) -> int:
 
 
 def _load_stage(state: RunState, report: StageReport) -> None:
-    repeat = state.options.repeat
-    plain = warehouse.median_seconds(
-        repeat,
-        lambda: warehouse.time_plain_copy(state.decisions_dir, state.workdir / "plain.duckdb"),
-    )
-    (state.workdir / "plain.duckdb").unlink(missing_ok=True)
     target = state.workdir / "warehouse.duckdb"
     results = []
+
+    def plain_once() -> float:
+        return warehouse.time_plain_copy(state.decisions_dir, state.workdir / "plain.duckdb")
 
     def load_once() -> float:
         seconds, result = warehouse.time_load(state.decisions_dir, target)
         results.append(result)
         return seconds
 
-    loaded = warehouse.median_seconds(repeat, load_once)
+    plain, loaded = warehouse.paired_median_seconds(state.options.repeat, plain_once, load_once)
+    (state.workdir / "plain.duckdb").unlink(missing_ok=True)
     state.warehouse_path = target
     report.figures["lake files"] = results[-1].files_loaded
     report.figures["rows"] = results[-1].rows_read
@@ -284,7 +282,6 @@ def _detections_stage(state: RunState, report: StageReport) -> None:
         report.figures["copies of the loaded events"] = copies
         report.figures["seconds to write the copies"] = round(time.perf_counter() - clock, 1)
     identity_seconds, counts = warehouse.time_identity_model(path)
-    scan = warehouse.median_seconds(state.options.repeat, lambda: warehouse.time_full_scan(path))
     inputs = detection_inputs(state.settings)
     runs = []
 
@@ -293,7 +290,9 @@ def _detections_stage(state: RunState, report: StageReport) -> None:
         runs.append(result)
         return seconds
 
-    detect = warehouse.median_seconds(state.options.repeat, detect_once)
+    scan, detect = warehouse.paired_median_seconds(
+        state.options.repeat, lambda: warehouse.time_full_scan(path), detect_once
+    )
     report.figures["decision_events rows"] = warehouse.table_rows(path, "decision_events")
     report.figures.update({f"{name} rows": count for name, count in counts.items()})
     report.figures["full aggregate scan seconds"] = round(scan, 3)
@@ -342,8 +341,7 @@ def _incremental_stage(state: RunState, report: StageReport) -> None:
         results.append(result)
         return seconds
 
-    rebuild = warehouse.median_seconds(repeat, rebuild_once)
-    added = warehouse.median_seconds(repeat, incremental_once)
+    rebuild, added = warehouse.paired_median_seconds(repeat, rebuild_once, incremental_once)
     identity, _ = warehouse.time_identity_model(state.workdir / "incremental.duckdb")
     report.figures["new events"] = added_run.stats["records_written"]
     report.figures["new rows inserted"] = results[-1].rows_inserted

@@ -44,6 +44,21 @@ def median_seconds(repeat: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(max(1, repeat)))
 
 
+def paired_median_seconds(
+    repeat: int, first: Callable[[], float], second: Callable[[], float]
+) -> tuple[float, float]:
+    """Run `first` and `second` in turn `repeat` times; return the median seconds of each.
+
+    Alternating the two spreads a change in the machine's load over both figures, where
+    running one block after the other would put it into one of them.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(max(1, repeat)):
+        times[0].append(first())
+        times[1].append(second())
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def time_plain_copy(decisions_dir: Path, database: Path) -> float:
     """Time `CREATE TABLE AS SELECT * FROM read_parquet(...)` of every lake file."""
     files = [lake_file.path for lake_file in list_lake_files(decisions_dir)]

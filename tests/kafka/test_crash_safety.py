@@ -2,9 +2,9 @@
 
 The harness produces N numbered events, starts the worker as a subprocess, kills it with
 SIGKILL at a seeded random instant after it joined the group, restarts it, K times, then
-runs it to caught-up. The lake must then hold every event_id, once after deduplication by
-event_id; the number of duplicate rows in the lake is reported and must be zero as well,
-because a restarted worker removes uncommitted files before reading again.
+runs it to caught-up. The lake must then contain every event_id, once after deduplication
+by event_id. The test also counts duplicate rows in the lake and requires zero, because a
+restarted worker removes uncommitted files before it reads again.
 
 Default run: 20,000 events and 5 kills. Full run (about 5 minutes on 2 cores):
 

@@ -135,7 +135,7 @@ def test_sigterm_flushes_and_commits(tmp_path, topic_name, kafka_bootstrap):
     deadline = time.monotonic() + 120
     while "assigned partitions" not in log_path.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(1.0)  # let the worker poll the backlog; the default 30 s age limit holds it
+    time.sleep(1.0)  # let the worker poll some records, which stay buffered (30 s age limit)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
     stats = json.loads(log_path.read_text().strip().splitlines()[-1])

@@ -1,7 +1,7 @@
 """Memory of the ingest worker stays flat as the backlog grows.
 
 The worker runs as a subprocess over a backlog of 10,000 and then 50,000 events with a
-2,500-record buffer; psutil samples its resident set size until it exits. Five times the
+2,500-record buffer, and psutil samples its resident set size until it exits. Five times the
 backlog must not come near five times the memory: the assertion is a generous structural
 bound (under twice the small run's peak), not a measurement of speed.
 """

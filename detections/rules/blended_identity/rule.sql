@@ -1,11 +1,12 @@
 -- Tasks that mix delegated user authority with machine authority, or delegate with no or the wrong user behind it.
 WITH
--- Each selection scans decision_events with equality filters, which DuckDB pushes into
--- the scan so that other columns are read only for matching rows. An IN list is pushed
--- only as a hint (DuckDB 2.0), hence UNION ALL of one selection per value.
+-- Each selection scans decision_events with equality filters, which DuckDB 2.0 applies
+-- inside the scan. It applies an IN list only to prune row groups and filters every
+-- row afterwards, hence UNION ALL of one selection per value. The rowid stands in for
+-- event_id and principal_id, which are read by rowid for the few matching events only.
 -- Reads of confidential or restricted data that took place (a denied read exposed nothing).
 selection_sensitive_reads AS MATERIALIZED (
-    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+    SELECT rowid AS event_row, event_time, coalesce(step, 0) AS step, task_id,
            principal_type, action, system, data_classification
     FROM decision_events
     WHERE action = 'read'
@@ -15,7 +16,7 @@ selection_sensitive_reads AS MATERIALIZED (
       AND (outcome IS NULL OR outcome <> 'denied')
       AND event_time <= $as_of
     UNION ALL
-    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+    SELECT rowid AS event_row, event_time, coalesce(step, 0) AS step, task_id,
            principal_type, action, system, data_classification
     FROM decision_events
     WHERE action = 'read'
@@ -26,7 +27,7 @@ selection_sensitive_reads AS MATERIALIZED (
       AND event_time <= $as_of
 ),
 selection_writes AS MATERIALIZED (
-    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+    SELECT rowid AS event_row, event_time, coalesce(step, 0) AS step, task_id,
            principal_type, action, system
     FROM decision_events
     WHERE action = 'write'
@@ -35,7 +36,7 @@ selection_writes AS MATERIALIZED (
       AND (outcome IS NULL OR outcome <> 'denied')
       AND event_time <= $as_of
     UNION ALL
-    SELECT event_id, event_time, coalesce(step, 0) AS step, task_id, principal_id,
+    SELECT rowid AS event_row, event_time, coalesce(step, 0) AS step, task_id,
            principal_type, action, system
     FROM decision_events
     WHERE action = 'export'
@@ -69,18 +70,11 @@ switch_candidates AS (
 ),
 -- Variant a: the authority switches between the read and a later write or export to
 -- another system, in either direction.
-filter_authority_switch AS (
-    SELECT r.task_id,
-           r.event_id AS read_event_id,
-           w.event_id AS write_event_id,
-           w.event_time AS triggered_at,
-           r.data_classification,
-           CASE WHEN r.principal_type = 'delegated_user'
-                THEN 'delegated_read_machine_write'
-                ELSE 'machine_read_delegated_write' END AS direction,
-           format('{} read of {} data on {} as {} then {} to {} as {}',
-                  r.principal_type, r.data_classification, r.system, r.principal_id,
-                  w.action, w.system, w.principal_id) AS summary
+switch_pairs AS MATERIALIZED (
+    SELECT r.task_id, r.event_row AS read_row, w.event_row AS write_row,
+           w.event_time AS triggered_at, r.data_classification, r.principal_type,
+           r.system AS read_system, w.action, w.system AS write_system,
+           w.principal_type AS write_principal_type
     FROM selection_sensitive_reads AS r
     JOIN selection_writes AS w
       ON w.task_id = r.task_id
@@ -89,6 +83,27 @@ filter_authority_switch AS (
     WHERE r.task_id IN (SELECT task_id FROM switch_candidates)
       AND ((r.principal_type = 'delegated_user' AND is_machine_principal(w.principal_type))
            OR (is_machine_principal(r.principal_type) AND w.principal_type = 'delegated_user'))
+),
+switch_events AS (
+    SELECT rowid AS event_row, event_id, principal_id
+    FROM decision_events
+    WHERE rowid IN (SELECT read_row FROM switch_pairs UNION SELECT write_row FROM switch_pairs)
+),
+filter_authority_switch AS (
+    SELECT p.task_id,
+           r.event_id AS read_event_id,
+           w.event_id AS write_event_id,
+           p.triggered_at,
+           p.data_classification,
+           CASE WHEN p.principal_type = 'delegated_user'
+                THEN 'delegated_read_machine_write'
+                ELSE 'machine_read_delegated_write' END AS direction,
+           format('{} read of {} data on {} as {} then {} to {} as {}',
+                  p.principal_type, p.data_classification, p.read_system, r.principal_id,
+                  p.action, p.write_system, w.principal_id) AS summary
+    FROM switch_pairs AS p
+    JOIN switch_events AS r ON r.event_row = p.read_row
+    JOIN switch_events AS w ON w.event_row = p.write_row
 ),
 -- Variant b: delegated authority with no user named behind it.
 filter_delegation_without_user AS (
@@ -110,14 +125,20 @@ user_tasks AS (
       )
 ),
 -- Variant c: confused deputy, the delegated user differs from the user who asked.
-filter_confused_deputy AS (
-    SELECT e.task_id, e.event_id, e.event_time AS triggered_at, e.on_behalf_of,
+confused_deputy_rows AS MATERIALIZED (
+    SELECT e.task_id, e.rowid AS event_row, e.event_time AS triggered_at, e.on_behalf_of,
            t.initiated_by
     FROM decision_events AS e
     JOIN user_tasks AS t ON t.task_id = e.task_id AND e.on_behalf_of <> t.initiated_by
     WHERE e.principal_type = 'delegated_user'
       AND e.on_behalf_of IS NOT NULL
       AND e.event_time <= $as_of
+),
+filter_confused_deputy AS (
+    SELECT c.task_id, e.event_id, c.triggered_at, c.on_behalf_of, c.initiated_by
+    FROM confused_deputy_rows AS c
+    JOIN (SELECT rowid AS event_row, event_id FROM decision_events
+          WHERE rowid IN (SELECT event_row FROM confused_deputy_rows)) AS e USING (event_row)
 ),
 switch_by_task AS (
     SELECT task_id,

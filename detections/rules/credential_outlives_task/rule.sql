@@ -42,22 +42,23 @@ selection_candidates AS (
 selection_candidates_kept AS (
     SELECT * FROM selection_candidates WHERE needs_uses OR ended_at IS NOT NULL
 ),
--- Uses of the candidates up to as_of; the join on credential_id filters the scan, and one
--- equality branch per event type is applied inside it (an IN list or OR only prunes).
+-- Uses of the candidates up to as_of, one equality branch per event type (DuckDB applies
+-- an equality inside the scan but an IN list or OR only to prune row groups). The rowid
+-- stands in for event_id, which is read at the end for the evidence rows only.
 uses AS MATERIALIZED (
-    SELECT e.credential_id, e.event_id, e.event_time, e.task_id
+    SELECT e.credential_id, e.rowid AS event_row, e.event_time, e.task_id
     FROM decision_events AS e
     JOIN selection_candidates_kept AS c ON c.credential_id = e.credential_id AND c.needs_uses
     WHERE e.event_type = 'credential_used' AND e.event_time <= $as_of
     UNION ALL
-    SELECT e.credential_id, e.event_id, e.event_time, e.task_id
+    SELECT e.credential_id, e.rowid AS event_row, e.event_time, e.task_id
     FROM decision_events AS e
     JOIN selection_candidates_kept AS c ON c.credential_id = e.credential_id AND c.needs_uses
     WHERE e.event_type = 'tool_invoked' AND e.event_time <= $as_of
 ),
 -- Variant a: used after its task ended, beyond the grace for clock skew between emitters.
 filter_used_after_task AS (
-    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids
+    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_row) AS event_rows
     FROM selection_candidates_kept AS c
     JOIN uses AS u USING (credential_id)
     WHERE c.ended_at IS NOT NULL
@@ -78,7 +79,7 @@ filter_lingering AS (
 ),
 -- Variant c: used after expiry or after revocation, task-scoped or not.
 filter_used_when_invalid AS (
-    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids,
+    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_row) AS event_rows,
            bool_or(u.event_time > c.expires_at + to_seconds(CAST($use_grace_seconds AS BIGINT)))
                AS after_expiry,
            bool_or(u.event_time > c.revoked_at + to_seconds(CAST($use_grace_seconds AS BIGINT)))
@@ -91,7 +92,7 @@ filter_used_when_invalid AS (
 ),
 -- Variant d: issued for one task and used in another one.
 filter_reused_across_tasks AS (
-    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_id) AS event_ids,
+    SELECT c.credential_id, min(u.event_time) AS triggered_at, list(u.event_row) AS event_rows,
            list(DISTINCT u.task_id ORDER BY u.task_id) AS other_task_ids
     FROM selection_candidates_kept AS c
     JOIN uses AS u USING (credential_id)
@@ -103,7 +104,7 @@ filter_reused_across_tasks AS (
 -- Variant e: a standing credential (no expiry) used by an agent or workload identity.
 filter_standing_agent_credential AS (
     SELECT c.credential_id, min(u.event_time) AS triggered_at,
-           arg_min(u.event_id, u.event_time) AS first_use_event_id
+           arg_min(u.event_row, u.event_time) AS first_use_row
     FROM selection_candidates_kept AS c
     JOIN uses AS u USING (credential_id)
     WHERE c.is_standing AND c.principal_type IN ('agent', 'workload')
@@ -111,12 +112,12 @@ filter_standing_agent_credential AS (
 ),
 alerting AS (
     SELECT c.*,
-           a.triggered_at AS after_task_at, a.event_ids AS after_task_ids,
+           a.triggered_at AS after_task_at, a.event_rows AS after_task_rows,
            l.triggered_at AS linger_at,
-           i.triggered_at AS invalid_at, i.event_ids AS invalid_ids,
+           i.triggered_at AS invalid_at, i.event_rows AS invalid_rows,
            i.after_expiry, i.after_revocation,
-           r.triggered_at AS reuse_at, r.event_ids AS reuse_ids, r.other_task_ids,
-           s.triggered_at AS standing_at, s.first_use_event_id
+           r.triggered_at AS reuse_at, r.event_rows AS reuse_rows, r.other_task_ids,
+           s.triggered_at AS standing_at, s.first_use_row
     FROM selection_candidates_kept AS c
     LEFT JOIN filter_used_after_task AS a USING (credential_id)
     LEFT JOIN filter_lingering AS l USING (credential_id)
@@ -130,18 +131,39 @@ alerting AS (
 lingering_tasks AS MATERIALIZED (
     SELECT DISTINCT issued_task_id AS task_id FROM alerting WHERE linger_at IS NOT NULL
 ),
-task_end_events AS (
-    SELECT task_id, arg_min(event_id, event_time) AS event_id
+task_end_rows AS (
+    SELECT task_id, arg_min(event_row, event_time) AS event_row
     FROM (
-        SELECT e.task_id, e.event_id, e.event_time
+        SELECT e.task_id, e.rowid AS event_row, e.event_time
         FROM decision_events AS e JOIN lingering_tasks USING (task_id)
         WHERE e.event_type = 'task_completed' AND e.event_time <= $as_of
         UNION ALL
-        SELECT e.task_id, e.event_id, e.event_time
+        SELECT e.task_id, e.rowid AS event_row, e.event_time
         FROM decision_events AS e JOIN lingering_tasks USING (task_id)
         WHERE e.event_type = 'task_failed' AND e.event_time <= $as_of
     )
     GROUP BY task_id
+),
+task_end_events AS (
+    SELECT r.task_id, e.event_id
+    FROM task_end_rows AS r
+    JOIN (SELECT rowid AS event_row, event_id FROM decision_events
+          WHERE rowid IN (SELECT event_row FROM task_end_rows)) AS e USING (event_row)
+),
+evidence_rows AS (
+    SELECT credential_id,
+           unnest(list_filter([first_use_row], lambda v: v IS NOT NULL)
+                  || coalesce(after_task_rows, []) || coalesce(invalid_rows, [])
+                  || coalesce(reuse_rows, [])) AS event_row
+    FROM alerting
+),
+-- Event ids of the evidence rows, read by rowid so that only those rows are fetched.
+evidence_ids AS (
+    SELECT r.credential_id, list(e.event_id) AS event_ids
+    FROM evidence_rows AS r
+    JOIN (SELECT rowid AS event_row, event_id FROM decision_events
+          WHERE rowid IN (SELECT event_row FROM evidence_rows)) AS e USING (event_row)
+    GROUP BY r.credential_id
 )
 SELECT
     'credential' AS entity_type,
@@ -150,18 +172,16 @@ SELECT
     coalesce(a.issued_at, a.first_used_at) AS window_start,
     least(a.after_task_at, a.linger_at, a.invalid_at, a.reuse_at, a.standing_at) AS window_end,
     list_filter(
-        [a.issue_event_id, CASE WHEN a.linger_at IS NOT NULL THEN te.event_id END,
-         a.first_use_event_id],
+        [a.issue_event_id, CASE WHEN a.linger_at IS NOT NULL THEN te.event_id END],
         lambda v: v IS NOT NULL)
-        || coalesce(a.after_task_ids, []) || coalesce(a.invalid_ids, [])
-        || coalesce(a.reuse_ids, []) AS evidence_event_ids,
+        || coalesce(ev.event_ids, []) AS evidence_event_ids,
     CASE WHEN coalesce(a.after_task_at, a.invalid_at, a.reuse_at) IS NOT NULL
          THEN 'high' ELSE 'medium' END AS severity,
     format('Credential {} (principal {}, agent {}): ', a.credential_id,
            coalesce(a.principal_id, 'unknown'), coalesce(a.agent_id, 'unknown'))
     || concat_ws('; ',
         CASE WHEN a.after_task_at IS NULL THEN NULL
-             ELSE format('used {} time(s) after task {} {} at {}', len(a.after_task_ids),
+             ELSE format('used {} time(s) after task {} {} at {}', len(a.after_task_rows),
                          a.issued_task_id, a.task_status, iso_utc(a.ended_at)) END,
         CASE WHEN a.linger_at IS NULL THEN NULL
              ELSE format('still valid {}+ minutes after task {} ended at {} (expires {}, revoked {})',
@@ -169,7 +189,7 @@ SELECT
                          coalesce(iso_utc(a.expires_at), 'never'),
                          coalesce(iso_utc(a.revoked_at), 'no')) END,
         CASE WHEN a.invalid_at IS NULL THEN NULL
-             ELSE format('used {} time(s) after {}', len(a.invalid_ids),
+             ELSE format('used {} time(s) after {}', len(a.invalid_rows),
                          CASE WHEN a.after_revocation AND a.after_expiry
                               THEN 'expiry and revocation'
                               WHEN a.after_revocation
@@ -198,11 +218,12 @@ SELECT
         'issued_at', iso_utc(a.issued_at),
         'expires_at', iso_utc(a.expires_at),
         'revoked_at', iso_utc(a.revoked_at),
-        'uses_after_task', len(coalesce(a.after_task_ids, [])),
-        'uses_when_invalid', len(coalesce(a.invalid_ids, [])),
+        'uses_after_task', len(coalesce(a.after_task_rows, [])),
+        'uses_when_invalid', len(coalesce(a.invalid_rows, [])),
         'other_task_ids', coalesce(a.other_task_ids, []),
         'max_linger_minutes', $max_linger_minutes,
         'use_grace_seconds', $use_grace_seconds
     ) AS details
 FROM alerting AS a
 LEFT JOIN task_end_events AS te ON te.task_id = a.issued_task_id
+LEFT JOIN evidence_ids AS ev ON ev.credential_id = a.credential_id

@@ -39,25 +39,41 @@ filter_overdue AS (
 -- Used within recent_use_days of as_of, read from the events so that a run over a past
 -- range sees the uses up to as_of only. The first use after the rotation fell due is the
 -- evidence, because it stays the same while the credential goes on being used.
-uses AS (
-    SELECT e.credential_id,
-           max(e.event_time) AS last_used_at,
-           min(e.event_time) FILTER (WHERE e.event_time > o.rotation_due_at) AS first_overdue_use_at,
-           arg_min(e.event_id, e.event_time) FILTER (WHERE e.event_time > o.rotation_due_at)
-               AS first_overdue_use_event_id
+use_rows AS (
+    SELECT e.credential_id, e.rowid AS event_row, e.event_time, o.rotation_due_at
     FROM decision_events AS e
     CROSS JOIN bounds AS b
     JOIN filter_overdue AS o USING (credential_id)
-    WHERE e.event_type IN ('credential_used', 'tool_invoked')
+    WHERE e.event_type = 'credential_used'
       AND e.event_time > least(b.recent_use_since, o.rotation_due_at)
       AND e.event_time <= b.as_of
-    GROUP BY e.credential_id
+    UNION ALL
+    SELECT e.credential_id, e.rowid AS event_row, e.event_time, o.rotation_due_at
+    FROM decision_events AS e
+    CROSS JOIN bounds AS b
+    JOIN filter_overdue AS o USING (credential_id)
+    WHERE e.event_type = 'tool_invoked'
+      AND e.event_time > least(b.recent_use_since, o.rotation_due_at)
+      AND e.event_time <= b.as_of
+),
+uses AS MATERIALIZED (
+    SELECT credential_id,
+           max(event_time) AS last_used_at,
+           min(event_time) FILTER (WHERE event_time > rotation_due_at) AS first_overdue_use_at,
+           arg_min(event_row, event_time) FILTER (WHERE event_time > rotation_due_at)
+               AS first_overdue_use_row
+    FROM use_rows
+    GROUP BY credential_id
 ),
 filter_in_use AS (
-    SELECT o.*, u.first_overdue_use_at, u.first_overdue_use_event_id
+    SELECT o.*, u.first_overdue_use_at, e.event_id AS first_overdue_use_event_id
     FROM filter_overdue AS o
     CROSS JOIN bounds AS b
     JOIN uses AS u USING (credential_id)
+    -- event_id is read by rowid for the first use after the due date only.
+    LEFT JOIN (SELECT rowid AS event_row, event_id FROM decision_events
+               WHERE rowid IN (SELECT first_overdue_use_row FROM uses)) AS e
+      ON e.event_row = u.first_overdue_use_row
     WHERE u.last_used_at > b.recent_use_since
 )
 SELECT

@@ -3,8 +3,7 @@ WITH
 -- Actions that ran: tool invocations and credential uses (a selection or a policy
 -- evaluation does not perform the action), not denied, carrying no approval_id.
 selection_sensitive_actions AS (
-    SELECT event_id, event_time, task_id, agent_id, principal_id, tool, action, resource,
-           system, data_classification
+    SELECT rowid AS event_row, event_time, task_id, action, data_classification
     FROM decision_events
     WHERE data_classification = 'confidential'
       AND event_type IN ('tool_invoked', 'credential_used')
@@ -15,8 +14,7 @@ selection_sensitive_actions AS (
     -- One branch per classification: DuckDB pushes an equality into the scan, so other
     -- columns are read for matching rows only, while an IN list is pushed as a hint.
     UNION ALL
-    SELECT event_id, event_time, task_id, agent_id, principal_id, tool, action, resource,
-           system, data_classification
+    SELECT rowid AS event_row, event_time, task_id, action, data_classification
     FROM decision_events
     WHERE data_classification = 'restricted'
       AND event_type IN ('tool_invoked', 'credential_used')
@@ -33,11 +31,19 @@ approvals AS (
 ),
 -- An approval_granted event earlier in the same task covers the action. Emitters stamp
 -- milliseconds, so an approval with the same timestamp as the action counts as earlier.
-filter_unapproved AS (
+filter_unapproved AS MATERIALIZED (
     SELECT s.*
     FROM selection_sensitive_actions AS s
     LEFT JOIN approvals AS a USING (task_id)
     WHERE a.first_approval_at IS NULL OR a.first_approval_at > s.event_time
+),
+-- The other columns are read by rowid for the unapproved actions only.
+unapproved_events AS (
+    SELECT f.*, e.event_id, e.agent_id, e.principal_id, e.tool, e.resource, e.system
+    FROM filter_unapproved AS f
+    JOIN (SELECT rowid AS event_row, event_id, agent_id, principal_id, tool, resource, system
+          FROM decision_events
+          WHERE rowid IN (SELECT event_row FROM filter_unapproved)) AS e USING (event_row)
 ),
 -- Actions with no task are grouped per agent and dedup window instead.
 keyed AS (
@@ -48,7 +54,7 @@ keyed AS (
                 THEN time_bucket(to_minutes(CAST($dedup_window_minutes AS INTEGER)), f.event_time,
                                  TIMESTAMPTZ '2000-01-01 00:00:00+00')
            END AS bucket_start
-    FROM filter_unapproved AS f
+    FROM unapproved_events AS f
 )
 SELECT
     k.entity_type,

@@ -53,8 +53,8 @@ offending AS MATERIALIZED (
     SELECT * FROM filter_outside WHERE tool_outside OR system_outside
 ),
 selection_offending_events AS (
-    SELECT e.event_id, e.event_time, e.event_type, e.agent_id, e.agent_kind, e.tool,
-           e.system, e.outcome, o.tool_outside, o.system_outside, o.match_type,
+    SELECT e.rowid AS event_row, e.event_time, e.event_type, e.agent_id, e.agent_kind,
+           e.tool, e.system, e.outcome, o.tool_outside, o.system_outside, o.match_type,
            o.agent_id AS boundary_agent_id
     FROM decision_events AS e
     JOIN offending AS o
@@ -63,8 +63,8 @@ selection_offending_events AS (
      AND o.system IS NOT DISTINCT FROM e.system
     WHERE e.event_type = 'tool_selected' AND e.event_time <= $as_of
     UNION ALL
-    SELECT e.event_id, e.event_time, e.event_type, e.agent_id, e.agent_kind, e.tool,
-           e.system, e.outcome, o.tool_outside, o.system_outside, o.match_type,
+    SELECT e.rowid AS event_row, e.event_time, e.event_type, e.agent_id, e.agent_kind,
+           e.tool, e.system, e.outcome, o.tool_outside, o.system_outside, o.match_type,
            o.agent_id AS boundary_agent_id
     FROM decision_events AS e
     JOIN offending AS o
@@ -74,14 +74,21 @@ selection_offending_events AS (
     WHERE e.event_type = 'tool_invoked' AND e.event_time <= $as_of
 ),
 -- A kind-level match of an agent with its own boundary does not count: its entry decides.
-offending_events AS (
-    SELECT *,
-           time_bucket(to_minutes(CAST($dedup_window_minutes AS INTEGER)), event_time,
-                       TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start
+offending_rows AS MATERIALIZED (
+    SELECT *
     FROM selection_offending_events
     WHERE (match_type = 'agent_kind'
            AND agent_id NOT IN (SELECT agent_id FROM own_boundary_agents))
        OR (match_type = 'agent_id' AND agent_id = boundary_agent_id)
+),
+-- event_id is read by rowid for the offending events only.
+offending_events AS (
+    SELECT o.*, e.event_id,
+           time_bucket(to_minutes(CAST($dedup_window_minutes AS INTEGER)), o.event_time,
+                       TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket_start
+    FROM offending_rows AS o
+    JOIN (SELECT rowid AS event_row, event_id FROM decision_events
+          WHERE rowid IN (SELECT event_row FROM offending_rows)) AS e USING (event_row)
 )
 SELECT
     'agent' AS entity_type,
