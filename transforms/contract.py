@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from transforms.redaction import redact_record
+from transforms.redaction import may_contain_secret, redact_record
 
 SCHEMA_VERSION = "1"
 
@@ -163,7 +163,9 @@ def decode_message(value: bytes | None, *, max_bytes: int = DEFAULT_MAX_MESSAGE_
     try:
         decoded = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as exc:
-        raise InvalidEvent(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        raise InvalidEvent(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     if not isinstance(decoded, dict):
         raise InvalidEvent(f"JSON value is {type(decoded).__name__}, expected an object")
     return decoded
@@ -262,11 +264,14 @@ def normalize_event(
     *,
     now: datetime | None = None,
     max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+    scan_secrets: bool = True,
 ) -> dict[str, Any]:
     """Validate one decoded event and return it as a row of `EVENT_SCHEMA` (lineage left null).
 
     Fields outside the contract move into `attributes`. Secrets are redacted in place and
-    the redacted paths listed in `redacted_fields`. Raises InvalidEvent naming the field.
+    the redacted paths listed in `redacted_fields`; `scan_secrets=False` skips that scan and
+    is only safe when the raw message was checked with `may_contain_secret`. Raises
+    InvalidEvent naming the field.
     """
     row: dict[str, Any] = {}
     for name in REQUIRED_FIELDS:
@@ -285,18 +290,43 @@ def normalize_event(
     event_time: datetime = row["event_time"]
     now = now or datetime.now(UTC)
     if event_time < EARLIEST_EVENT_TIME:
-        raise InvalidEvent(f"event_time {event_time.isoformat()} is before 2000-01-01", "event_time")
+        raise InvalidEvent(
+            f"event_time {event_time.isoformat()} is before 2000-01-01", "event_time"
+        )
     if event_time > now + max_future_skew:
         raise InvalidEvent(
             f"event_time {event_time.isoformat()} is more than {max_future_skew} in the future",
             "event_time",
         )
 
-    row["redacted_fields"] = redact_record(row)
-    row["attributes"] = json.dumps(row["attributes"], sort_keys=True, default=str) if attributes else None
+    row["redacted_fields"] = redact_record(row) if scan_secrets else None
+    row["attributes"] = (
+        json.dumps(row["attributes"], sort_keys=True, default=str) if attributes else None
+    )
     for lineage in LINEAGE_SCHEMA.names:
         row.setdefault(lineage, None)
     return row
+
+
+def parse_event(
+    value: bytes | None,
+    *,
+    max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    now: datetime | None = None,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+) -> dict[str, Any]:
+    """Decode and validate one Kafka message value into a row, or raise InvalidEvent.
+
+    The secret scan runs only when the raw bytes contain a secret marker, which keeps the
+    common clean message cheap.
+    """
+    decoded = decode_message(value, max_bytes=max_bytes)
+    return normalize_event(
+        decoded,
+        now=now,
+        max_future_skew=max_future_skew,
+        scan_secrets=may_contain_secret(value),
+    )
 
 
 def rows_to_table(rows: Iterable[dict[str, Any]]) -> pa.Table:

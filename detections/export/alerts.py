@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+
+from detections.catalog import load_rules
 
 ALERT_COLUMNS = (
     "alert_id",
@@ -67,6 +70,15 @@ class Alert:
         return tuple(part.strip() for part in str(raw).split(",") if part.strip())
 
 
+    @property
+    def technique_names(self) -> tuple[str | None, ...]:
+        """Names aligned with `technique_ids`; None where the names do not line up."""
+        names = [name.strip() for name in (self.mitre_technique_name or "").split(";")]
+        if len(names) != len(self.technique_ids):
+            return tuple(None for _ in self.technique_ids)
+        return tuple(names)
+
+
 def load_exportable_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     """Return every stable, unsuppressed alert ordered by alert_id."""
     present = {
@@ -86,10 +98,26 @@ def load_exportable_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     return [_to_alert(dict(zip(columns, row, strict=True))) for row in rows]
 
 
+@lru_cache(maxsize=1)
+def _techniques_by_rule() -> dict[str, tuple[str, str]]:
+    """Map each rule id to its ATT&CK technique ids and names, comma-separated."""
+    techniques = {}
+    for rule in load_rules():
+        ids = ", ".join(item["id"] for item in rule.mitre_attack)
+        # Technique names contain colons and commas, so names are joined with "; ".
+        names = "; ".join(item["name"] for item in rule.mitre_attack)
+        techniques[rule.id] = (ids, names)
+    return techniques
+
+
 def _to_alert(row: dict[str, Any]) -> Alert:
     details = row["details"]
     if isinstance(details, str):
         details = json.loads(details) if details else {}
+    if not row.get("mitre_technique") and not (details or {}).get("mitre_technique"):
+        # Neither the row nor its details name a technique: take the rule's metadata.
+        ids, names = _techniques_by_rule().get(row["rule_id"], ("", ""))
+        row = {**row, "mitre_technique": ids or None, "mitre_technique_name": names or None}
     return Alert(
         alert_id=row["alert_id"],
         rule_id=row["rule_id"],

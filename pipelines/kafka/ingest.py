@@ -48,9 +48,8 @@ from pipelines.settings import Settings, load_settings
 from transforms.contract import (
     DEFAULT_MAX_MESSAGE_BYTES,
     InvalidEvent,
-    decode_message,
     event_date,
-    normalize_event,
+    parse_event,
 )
 
 log = logging.getLogger(__name__)
@@ -231,8 +230,9 @@ class IngestWorker:
         self.stats.records_read += 1
         size = len(record.value or b"") + len(record.key or b"")
         try:
-            row = normalize_event(
-                decode_message(record.value, max_bytes=self.max_message_bytes),
+            row = parse_event(
+                record.value,
+                max_bytes=self.max_message_bytes,
                 now=now,
                 max_future_skew=self.max_future_skew,
             )

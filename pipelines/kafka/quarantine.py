@@ -33,9 +33,8 @@ from transforms.contract import (
     DEFAULT_MAX_MESSAGE_BYTES,
     EVENT_SCHEMA,
     InvalidEvent,
-    decode_message,
     event_date,
-    normalize_event,
+    parse_event,
     rows_to_table,
 )
 
@@ -160,8 +159,9 @@ def replay_quarantine(settings: Settings, *, now: datetime | None = None) -> Rep
             continue
         stats.candidates += 1
         try:
-            row = normalize_event(
-                decode_message(held["raw_value"], max_bytes=max_bytes),
+            row = parse_event(
+                held["raw_value"],
+                max_bytes=max_bytes,
                 now=now,
                 max_future_skew=skew,
             )

@@ -79,8 +79,13 @@ def test_injected_fleet_alerts_every_case(settings):
     assert rerun.success
     assert _alert_rows(settings) == alerts
     exported = (settings.alerts_dir / "ocsf_detection_findings.ndjson").read_text().splitlines()
-    uids = [json.loads(line)["finding_info"]["uid"] for line in exported]
+    findings = [json.loads(line) for line in exported]
+    uids = [finding["finding_info"]["uid"] for finding in findings]
     assert len(uids) == len(set(uids)), "an alert was exported twice"
+    for finding in findings:
+        techniques = [attack["technique"] for attack in finding["finding_info"]["attacks"]]
+        assert techniques, f"finding {finding['finding_info']['uid']} names no ATT&CK technique"
+        assert all(t["uid"].startswith("T") and t.get("name") for t in techniques)
 
 
 @pytest.mark.integration

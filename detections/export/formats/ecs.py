@@ -74,7 +74,7 @@ def render_document(alert: Alert, is_update: bool) -> dict[str, Any]:
     techniques = alert.technique_ids
     if techniques:
         technique: dict[str, Any] = {"id": list(techniques)}
-        if alert.mitre_technique_name:
-            technique["name"] = [alert.mitre_technique_name]
+        if all(alert.technique_names):
+            technique["name"] = list(alert.technique_names)
         document["threat"] = {"framework": "MITRE ATT&CK", "technique": technique}
     return document

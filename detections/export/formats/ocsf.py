@@ -59,7 +59,8 @@ def render_finding(alert: Alert, is_update: bool) -> dict[str, Any]:
     techniques = alert.technique_ids
     if techniques:
         finding_info["attacks"] = [
-            {"technique": _technique(uid, alert.mitre_technique_name)} for uid in techniques
+            {"technique": _technique(uid, name)}
+            for uid, name in zip(techniques, alert.technique_names, strict=True)
         ]
     return {
         "activity_id": activity_id,
