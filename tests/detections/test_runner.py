@@ -78,7 +78,7 @@ def test_alert_ids_same_in_new_warehouse(tmp_path):
     ids_first = [(row[0], row[6]) for row in _alerts(first)]
     ids_second = [(row[0], row[6]) for row in _alerts(second)]
     assert ids_first == ids_second
-    assert len(ids_first) == 7
+    assert len(ids_first) == 8
 
 
 def test_backfill_never_duplicates(warehouse):

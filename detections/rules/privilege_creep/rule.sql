@@ -55,7 +55,9 @@ scope_counts AS (
 selection_new_scopes AS (
     SELECT h.principal_id, h.scope, h.granted_at, h.grant_event_id, h.agent_id,
            k.agent_kind,
-           is_high_risk_scope(h.scope, $high_risk_scope_words) AS high_risk,
+           is_high_risk_scope(h.scope, $critical_scope_words) AS critical,
+           is_high_risk_scope(h.scope, $high_risk_scope_words)
+               OR is_high_risk_scope(h.scope, $critical_scope_words) AS high_risk,
            coalesce(ks.principals, 1) - 1 AS peers_count,
            coalesce(sh.holders, 1) - 1 AS peers_holding,
            u.first_used_at IS NOT NULL AND u.first_used_at <= b.as_of AS used,
@@ -81,12 +83,13 @@ filter_net_growth AS (
       AND coalesce(r.removed_in_window, 0) = 0
     GROUP BY c.principal_id
 ),
--- Variant b: a high-risk scope that no peer holds; a principal with fewer than min_peers
--- peers has no population to compare with, so it is left to variant a.
+-- Variant b: a high-risk scope that no peer holds. A principal with fewer than min_peers
+-- peers has no population to compare with, so only a critical (admin-equivalent) scope
+-- alerts for it, e.g. AdministratorAccess attached to a freshly created IAM user.
 filter_peerless_high_risk AS (
     SELECT principal_id, min(granted_at) AS triggered_at
     FROM selection_new_scopes
-    WHERE high_risk AND peers_holding = 0 AND peers_count >= $min_peers
+    WHERE high_risk AND peers_holding = 0 AND (peers_count >= $min_peers OR critical)
     GROUP BY principal_id
 ),
 alerting AS (
