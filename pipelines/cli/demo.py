@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("simulator", "cloudtrail", "otel")
 SAMPLE_ALERTS_SHOWN = 12
+IMPORT_AS_OF = "latest+24h"
 
 
 def _settings_for(source: str, data_dir: Path | None) -> Settings:
@@ -43,6 +44,15 @@ def _settings_for(source: str, data_dir: Path | None) -> Settings:
         )
         settings = _with_data_dir(settings, settings.data_dir / f"demo-{source}")
     return _with_data_dir(settings, data_dir) if data_dir else settings
+
+
+def _for_file(settings: Settings, index: int, path: Path) -> Settings:
+    """Settings of one file's run: its own data directory, topic and consumer group."""
+    stem = "".join(ch if ch.isalnum() else "-" for ch in path.stem)[:60]
+    kafka = {"topic": f"{settings.topic}.{index}-{stem}",
+             "consumer_group": f"{settings.consumer_group}-{index}-{stem}"}
+    per_file = dataclasses.replace(settings, overrides={**settings.overrides, "kafka": kafka})
+    return _with_data_dir(per_file, settings.data_dir / f"{index:02d}-{stem}")
 
 
 def _with_data_dir(settings: Settings, data_dir: Path) -> Settings:
@@ -114,6 +124,65 @@ def _print_run(console: Console, summary: JobRunSummary) -> None:
         console.print(f"  not materialized: {', '.join(summary.skipped_assets)}")
 
 
+def _reset(settings: Settings) -> None:
+    for path in (settings.lake_dir, settings.warehouse_path, settings.alerts_dir):
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _produce(ctx: click.Context, settings: Settings, source: str, files: tuple[Path, ...],
+             simulation: dict) -> None:
+    """Produce the demo's events: simulate the fleet, or import the files."""
+    from pipelines.cli.simulate import simulate
+
+    # The simulate and import commands read the data directory from the environment.
+    previous = os.environ.get("AGENTAUDIT_DATA_DIR")
+    os.environ["AGENTAUDIT_DATA_DIR"] = str(settings.data_dir)
+    try:
+        if source == "simulator":
+            ctx.invoke(simulate, produce=True, topic=settings.topic, **simulation)
+        else:
+            command = import_cloudtrail if source == "cloudtrail" else import_otel
+            ctx.invoke(command, files=files, topic=settings.topic)
+    finally:
+        if previous is None:
+            os.environ.pop("AGENTAUDIT_DATA_DIR", None)
+        else:
+            os.environ["AGENTAUDIT_DATA_DIR"] = previous
+
+
+def _run_pipeline(console: Console, settings: Settings, source: str) -> list[dict]:
+    summary = run_job(
+        "agentaudit_pipeline",
+        resource_config={
+            "data_dir": str(settings.data_dir),
+            "topic": settings.topic,
+            "consumer_group": settings.consumer_group,
+            # Imported logs end in the past: evaluate them a day after their last event,
+            # so that the linger window after their last task has passed.
+            "detections_as_of": "" if source == "simulator" else IMPORT_AS_OF,
+        },
+    )
+    _print_run(console, summary)
+    if not summary.success:
+        raise click.ClickException(
+            f"the Dagster run {summary.run_id} failed; open `make dagster-dev` to see its logs"
+        )
+    return _alerts(settings)
+
+
+def _print_alerts(console: Console, alerts: list[dict], scores: dict | None) -> None:
+    console.print(_rule_table(alerts, scores))
+    for alert in alerts[:SAMPLE_ALERTS_SHOWN]:
+        console.print(f"[{alert['severity']}] {alert['rule_id']}: {alert['explanation']}",
+                      markup=False, highlight=False)
+    if len(alerts) > SAMPLE_ALERTS_SHOWN:
+        console.print(f"... and {len(alerts) - SAMPLE_ALERTS_SHOWN} more: "
+                      "agentaudit sql \"SELECT * FROM alerts\"")
+
+
 @click.command("demo")
 @click.option("--source", type=click.Choice(SOURCES), default="simulator", show_default=True,
               help="Where the events come from.")
@@ -126,83 +195,59 @@ def _print_run(console: Console, summary: JobRunSummary) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Data directory; default: AGENTAUDIT_DATA_DIR, or data/demo-<source> for "
                    "real logs.")
+@click.option("--per-file/--combined", default=True, show_default=True,
+              help="For real logs: run the pipeline on each file alone (files from different "
+                   "accounts and years), or on all files together.")
 @click.option("--fresh", is_flag=True,
               help="Delete the demo's lake and warehouse first (Kafka offsets are kept).")
 @click.pass_context
 def demo(ctx: click.Context, source: str, files: tuple[Path, ...], seed: int, days: int,
-         agents_per_kind: int, data_dir: Path | None, fresh: bool) -> None:
+         agents_per_kind: int, data_dir: Path | None, per_file: bool, fresh: bool) -> None:
     """Run the whole pipeline on the local broker and print the alerts per rule."""
-    from pipelines.cli.simulate import simulate
-
     console = Console()
     if source != "simulator" and not files:
         raise click.UsageError(f"--source {source} needs at least one FILE to import")
     settings = _settings_for(source, data_dir)
-    if fresh:
-        for path in (settings.lake_dir, settings.warehouse_path, settings.alerts_dir):
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     console.rule("1. Kafka broker")
     try:
         bootstrap = ensure_broker(settings)
     except BrokerError as exc:
         raise click.ClickException(f"the Kafka broker could not start: {exc}") from exc
-    console.print(f"broker: {bootstrap}, topic {settings.topic}")
+    console.print(f"broker: {bootstrap}")
 
-    console.rule(f"2. Events from {source}")
-    # The simulate and import commands read the data directory from the environment.
-    overrides = {"AGENTAUDIT_DATA_DIR": str(settings.data_dir)}
-    previous = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        if source == "simulator":
-            ctx.invoke(simulate, seed=seed, days=days, agents_per_kind=agents_per_kind,
-                       produce=True, topic=settings.topic)
-        else:
-            command = import_cloudtrail if source == "cloudtrail" else import_otel
-            ctx.invoke(command, files=files, topic=settings.topic)
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    if source == "simulator" or not per_file or len(files) == 1:
+        runs = [(settings, files)]
+    else:
+        # One data directory and topic per file: time-windowed rules look back from each
+        # log's own end, not from the newest of unrelated logs.
+        runs = [(_for_file(settings, index, path), (path,)) for index, path in enumerate(files)]
 
-    console.rule("3. Dagster job agentaudit_pipeline")
-    summary = run_job(
-        "agentaudit_pipeline",
-        resource_config={
-            "data_dir": str(settings.data_dir),
-            "topic": settings.topic,
-            "consumer_group": settings.consumer_group,
-            # Imported logs end in the past: evaluate them now, so that the linger window
-            # after their last task has passed; the simulated fleet uses its latest event.
-            "detections_as_of": "" if source == "simulator" else "now",
-        },
-    )
-    _print_run(console, summary)
-    if not summary.success:
-        raise click.ClickException(
-            f"the Dagster run {summary.run_id} failed; open `make dagster-dev` to see its logs"
-        )
+    all_alerts: list[dict] = []
+    for run_settings, run_files in runs:
+        if fresh:
+            _reset(run_settings)
+        run_settings.data_dir.mkdir(parents=True, exist_ok=True)
+        label = ", ".join(path.name for path in run_files) or f"simulator seed {seed}"
+        console.rule(f"2. Events from {label} -> topic {run_settings.topic}")
+        _produce(ctx, run_settings, source, run_files,
+                 {"seed": seed, "days": days, "agents_per_kind": agents_per_kind})
+        console.rule("3. Dagster job agentaudit_pipeline")
+        alerts = _run_pipeline(console, run_settings, source)
+        if len(runs) > 1:
+            console.print(f"{label}: {len(alerts)} alerts in {run_settings.warehouse_path}")
+            _print_alerts(console, alerts, None)
+        all_alerts += alerts
 
     console.rule("4. Alerts")
-    alerts = _alerts(settings)
     scores = clean_alerts = None
     if source == "simulator":
-        scores, clean_alerts = _simulation_scores(settings, alerts)
-    console.print(_rule_table(alerts, scores))
-    for alert in alerts[:SAMPLE_ALERTS_SHOWN]:
-        console.print(f"[{alert['severity']}] {alert['rule_id']}: {alert['explanation']}",
-                      markup=False, highlight=False)
-    if len(alerts) > SAMPLE_ALERTS_SHOWN:
-        console.print(f"... and {len(alerts) - SAMPLE_ALERTS_SHOWN} more: "
-                      "agentaudit sql \"SELECT * FROM alerts\"")
-    console.print(f"warehouse: {settings.warehouse_path}; exported alerts: {settings.alerts_dir}")
+        scores, clean_alerts = _simulation_scores(settings, all_alerts)
+    if len(runs) > 1:
+        console.print(_rule_table(all_alerts, None))
+    else:
+        _print_alerts(console, all_alerts, scores)
+    console.print(f"data: {settings.data_dir}")
 
     if scores is not None:
         missed = {rule: s.false_negative_ids for rule, s in scores.items() if s.recall < 1.0}

@@ -83,9 +83,9 @@ def alerts(context: dg.AssetExecutionContext, agentaudit: AgentauditResource):
     """Alerts from every detection rule, with deterministic ids and suppressions applied."""
     settings = agentaudit.settings()
     with agentaudit.writer() as con:
-        result = run_detections(
-            con, **detection_inputs(settings), as_of=resolve_as_of(agentaudit.detections_as_of)
-        )
+        latest = con.execute("SELECT max(event_time) FROM decision_events").fetchone()[0]
+        as_of = resolve_as_of(agentaudit.detections_as_of, latest)
+        result = run_detections(con, **detection_inputs(settings), as_of=as_of)
         metadata = alerts_metadata(con, result)
     context.log.info(
         "detections: %d alerts (%d new, %d updated, %d suppressed)",

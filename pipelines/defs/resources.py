@@ -19,7 +19,8 @@ class AgentauditResource(dg.ConfigurableResource):
     `data_dir` and `config_path` replace AGENTAUDIT_DATA_DIR and AGENTAUDIT_CONFIG;
     `topic` and `consumer_group` replace the kafka section of the configuration file.
     `detections_as_of` is the time detections evaluate at: empty for the latest event_time
-    (the default, deterministic), "now" for the wall clock, or an ISO-8601 timestamp.
+    (the default, deterministic), "latest+<N>h", "now" for the wall clock, or an ISO-8601
+    timestamp.
     """
 
     data_dir: str = ""
