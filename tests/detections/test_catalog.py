@@ -33,7 +33,7 @@ def _edit(rule_dir: Path, **changes) -> None:
 
 def test_all_rules_valid():
     assert lint_rules() == []
-    assert len(load_rules()) == 9
+    assert len(load_rules()) == 10
 
 
 @pytest.mark.parametrize(

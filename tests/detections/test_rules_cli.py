@@ -16,14 +16,14 @@ from tests.helpers.lake import warehouse_from_events
 def test_rules_lint_passes():
     result = CliRunner().invoke(cli, ["rules", "lint"])
     assert result.exit_code == 0, result.output
-    assert "9 rules valid" in result.output
+    assert "10 rules valid" in result.output
 
 
 def test_rules_list_shows_thresholds():
     result = CliRunner().invoke(cli, ["rules", "list", "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = {row["rule_id"]: row for row in json.loads(result.output)}
-    assert len(rows) == 9
+    assert len(rows) == 10
     assert "min_denials=5" in rows["policy_denial_burst"]["thresholds"]
 
 

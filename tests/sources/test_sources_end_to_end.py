@@ -136,7 +136,13 @@ def test_instance_credential_reused_off_instance(tmp_path):
 def test_role_session_without_issue_not_standing(tmp_path):
     # The session's issue is outside the log; its expiry bound keeps it from looking standing.
     alerts = _alerts(_cloudtrail(STEAL_CREDENTIALS), tmp_path, as_of="2024-08-02T09:00:00Z")
-    assert alerts == set()
+    assert "credential_outlives_task" not in _rules(alerts)
+
+
+def test_stolen_instance_credential_shares_operator_client(tmp_path):
+    # The instance-profile session calls from the IAM user's own address and user agent.
+    alerts = _alerts(_cloudtrail(STEAL_CREDENTIALS), tmp_path, as_of="2024-08-02T09:00:00Z")
+    assert alerts == {("workload_credential_shared_client", "ASIAP5CT9NN8EYVU1FXV")}
 
 
 def test_bedrock_session_quiet(tmp_path):
