@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,6 +127,11 @@ EVENT_SCHEMA = pa.schema(
 )
 
 
+# Control characters (C0, DEL, C1) and the invisible format characters of Unicode
+# (zero-width spaces and joiners, directional marks and overrides, word joiners, BOM).
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
 class InvalidEvent(ValueError):
     """A message that does not meet the contract; `reason` goes to quarantine."""
 
@@ -142,6 +148,10 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise InvalidEvent(f"duplicate key {key!r} in one JSON object", key)
         result[key] = value
     return result
+
+
+def _reject_constant(name: str) -> float:
+    raise InvalidEvent(f"invalid JSON: {name} is not a JSON number")
 
 
 def decode_message(value: bytes | None, *, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> dict:
@@ -161,8 +171,17 @@ def decode_message(value: bytes | None, *, max_bytes: int = DEFAULT_MAX_MESSAGE_
     if not text.strip():
         raise InvalidEvent("empty message")
     try:
-        decoded = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
-    except json.JSONDecodeError as exc:
+        decoded = json.loads(
+            text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
+        )
+    except InvalidEvent:
+        raise
+    except RecursionError:
+        raise InvalidEvent("invalid JSON: nested too deeply") from None
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            # Python rejects integers of more than 4300 digits with a plain ValueError.
+            raise InvalidEvent(f"invalid JSON: {str(exc)[:120]}") from None
         raise InvalidEvent(
             f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
@@ -203,6 +222,11 @@ def _clean_identity(value: Any, field: Field) -> str | None:
         raise InvalidEvent(f"{field.name} must be a string, got {type(value).__name__}", field.name)
     # NFC so that one identity typed in two normalisation forms compares equal.
     cleaned = unicodedata.normalize("NFC", value.strip())
+    if _INVISIBLE.search(cleaned):
+        # Control and zero-width characters would make one identity look like two.
+        raise InvalidEvent(
+            f"{field.name} contains a control or invisible character: {value[:64]!r}", field.name
+        )
     if not cleaned:
         if field.required:
             raise InvalidEvent(f"{field.name} is blank", field.name)

@@ -58,7 +58,21 @@ _CASED_MARKERS = (
     "xoxr-",
     "xoxs-",
 )
-_CASELESS_MARKERS = ("bearer", "aws_secret_access_key")
+_CASELESS_MARKERS = (
+    "bearer",
+    "aws_secret_access_key",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "api_key",
+    "apikey",
+    "apikey",
+    "private",
+    "token",
+    "authorization",
+    "cookie",
+)
 _API_KEY_START = re.compile(r"\bsk-")
 _CASED_MARKERS_BYTES = tuple(marker.encode() for marker in _CASED_MARKERS)
 _CASELESS_MARKERS_BYTES = tuple(marker.encode() for marker in _CASELESS_MARKERS)
@@ -115,6 +129,19 @@ def redact_text(
     return text, found
 
 
+# Object keys whose string values are secrets whatever they look like, e.g. a bare 40-character
+# AWS secret access key under "aws_secret_access_key". Separators and case are ignored.
+_SECRET_KEY = re.compile(
+    r"(?:^|_)(?:secret|password|passwd|passphrase|apikey|api_key|privatekey|private_key"
+    r"|token|authorization|cookie|secret_access_key|client_secret)$"
+)
+
+
+def _is_secret_key(key: str) -> bool:
+    normalized = re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+    return _SECRET_KEY.search(normalized) is not None
+
+
 def _redact_value(value: Any, path: str, findings: list[str]) -> Any:
     if isinstance(value, str):
         exempt = _IDENTIFIER_EXEMPT_KINDS if path in _IDENTIFIER_FIELDS else frozenset()
@@ -122,7 +149,16 @@ def _redact_value(value: Any, path: str, findings: list[str]) -> Any:
         findings.extend(f"{path}:{kind}" for kind in kinds)
         return cleaned
     if isinstance(value, dict):
-        return {key: _redact_value(item, f"{path}.{key}", findings) for key, item in value.items()}
+        cleaned_dict = {}
+        for key, item in value.items():
+            child = f"{path}.{key}"
+            if isinstance(item, str) and item and not item.startswith("[REDACTED:"):
+                if _is_secret_key(str(key)):
+                    findings.append(f"{child}:secret_field")
+                    cleaned_dict[key] = "[REDACTED:secret_field]"
+                    continue
+            cleaned_dict[key] = _redact_value(item, child, findings)
+        return cleaned_dict
     if isinstance(value, list):
         return [_redact_value(item, f"{path}[{i}]", findings) for i, item in enumerate(value)]
     return value

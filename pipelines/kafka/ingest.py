@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_MS = 500
 COMMIT_RETRY_SECONDS = 10.0
+# A worker that stops when caught up waits this long for partitions before giving up: the
+# default group session timeout (45 s) plus a rebalance.
+EMPTY_ASSIGNMENT_WAIT = 75.0
 COMMIT_ATTEMPT_TIMEOUT_MS = 5000
 # Bounds on what the consumer fetches ahead of the buffer, so memory stays flat.
 DEFAULT_MAX_POLL_RECORDS = 2000
@@ -128,6 +131,7 @@ class IngestWorker:
         self.stop_requested = threading.Event()
         self.assigned: set[TopicPartition] | None = None
         self._assignment_changed = False
+        self._empty_since: float | None = None
         self.end_offsets: dict[int, int] = {}
         self.read_positions: dict[int, int] = {}
         # Next offsets of durable flushes whose commit failed while this worker kept its
@@ -366,10 +370,23 @@ class IngestWorker:
     def _caught_up(self) -> bool:
         if self.assigned is None or self._assignment_changed or self.uncommitted:
             return False
+        if not self.assigned:
+            # An empty assignment is not "caught up": members that died still hold the
+            # partitions until the group's session timeout expires, then they move here.
+            return False
         return all(
             self.read_positions.get(partition, 0) >= end
             for partition, end in self.end_offsets.items()
         )
+
+    def _idle_without_partitions(self, started: float) -> bool:
+        """Return True once the assignment stayed empty for EMPTY_ASSIGNMENT_WAIT seconds."""
+        if self.assigned:
+            self._empty_since = None
+            return False
+        if self._empty_since is None:
+            self._empty_since = time.monotonic()
+        return time.monotonic() - max(self._empty_since, started) >= EMPTY_ASSIGNMENT_WAIT
 
     def run(
         self, *, stop_when_caught_up: bool = True, max_seconds: float | None = None
@@ -405,6 +422,15 @@ class IngestWorker:
                     self.stats.stopped_because = "stop requested"
                 elif stop_when_caught_up and self._caught_up():
                     self.stats.stopped_because = "caught up"
+                elif stop_when_caught_up and self._idle_without_partitions(started):
+                    self.stats.stopped_because = "no partitions assigned"
+                    log.warning(
+                        "group %s: no partition of topic %s assigned after %.0f s; other "
+                        "members hold them all",
+                        self.group,
+                        self.topic,
+                        EMPTY_ASSIGNMENT_WAIT,
+                    )
                 elif max_seconds is not None and time.monotonic() - started >= max_seconds:
                     self.stats.stopped_because = "max seconds reached"
                 else:

@@ -138,3 +138,25 @@ def test_rows_fit_arrow_schema_with_all_null_column():
     assert table.schema.field("credential_expires_at").type == EVENT_SCHEMA.field(
         "credential_expires_at"
     ).type
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"a": NaN}', "NaN is not a JSON number"),
+        (b'{"a": -Infinity}', "-Infinity is not a JSON number"),
+        (b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+        (b'{"a": ' + b"1" * 5000 + b"}", "invalid JSON"),
+    ],
+)
+def test_decode_rejects_non_standard_json(raw, reason):
+    with pytest.raises(InvalidEvent) as excinfo:
+        decode_message(raw, max_bytes=10_000_000)
+    assert reason in excinfo.value.reason
+
+
+@pytest.mark.parametrize("value", ["dup\x00", "dup\u200b", "a\u202eb", "\ufeffagent"])
+def test_invisible_characters_in_identity_rejected(value):
+    with pytest.raises(InvalidEvent) as excinfo:
+        _normalize(agent_id=value)
+    assert "control or invisible character" in excinfo.value.reason

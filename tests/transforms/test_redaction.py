@@ -106,3 +106,35 @@ def test_escaped_secret_still_redacted():
 def test_task_ids_do_not_trip_api_key_marker():
     assert may_contain_secret(b'{"task_id": "task-0123456789abcdefghijkl"}') is False
     assert may_contain_secret(b'{"note": "sk-' + b"a" * 24 + b'"}') is True
+
+
+@pytest.mark.parametrize(
+    "key", ["aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "db-password", "apiKey", "token"]
+)
+def test_value_under_secret_key_redacted(key):
+    event = {
+        "event_id": "e-4",
+        "schema_version": "1",
+        "event_time": "2026-05-01T10:00:00Z",
+        "event_type": "tool_invoked",
+        "agent_id": "dev_assistant-01",
+        "attributes": {"tool_args": {key: AWS_SECRET}},
+    }
+    row = parse_event(json.dumps(event).encode(), now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert AWS_SECRET not in row["attributes"]
+    assert row["redacted_fields"] == [f"attributes.tool_args.{key}:secret_field"]
+
+
+@pytest.mark.parametrize("key", ["input_tokens", "secret_name", "tokenizer", "credential_id"])
+def test_value_under_ordinary_key_kept(key):
+    event = {
+        "event_id": "e-5",
+        "schema_version": "1",
+        "event_time": "2026-05-01T10:00:00Z",
+        "event_type": "tool_invoked",
+        "agent_id": "dev_assistant-01",
+        "attributes": {key: "plain-value-1234"},
+    }
+    row = parse_event(json.dumps(event).encode(), now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert json.loads(row["attributes"])[key] == "plain-value-1234"
+    assert row["redacted_fields"] is None
