@@ -98,3 +98,38 @@ def test_tcp_refused_stays_pending(con, pacing):
     assert result.sink("siem").pending == 1
     status, attempts = con.execute("SELECT status, attempts FROM deliveries").fetchone()
     assert (status, attempts) == ("pending", 2)
+
+
+def test_tcp_receiver_dying_unread_leaves_alerts_pending(con, pacing):
+    """A receiver that accepts and dies without reading must not count as a delivery."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def accept_and_die() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            stop.wait(0.3)  # let the sender's bytes arrive, then close without reading
+            connection.close()
+
+    thread = threading.Thread(target=accept_and_die, daemon=True)
+    thread.start()
+    try:
+        insert_alerts(con, [alert_row(0), alert_row(1)])
+        result = run_export(con, syslog_sink(port, "tcp", "cef"), pacing=pacing)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+
+    assert result.sink("siem").sent == 0
+    assert result.sink("siem").pending == 2
+    statuses = con.execute("SELECT DISTINCT status FROM deliveries").fetchall()
+    assert statuses == [("pending",)]

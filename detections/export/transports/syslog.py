@@ -13,7 +13,13 @@ MAX_UDP_PAYLOAD = 65_507
 
 
 class TcpSyslogTransport:
-    """Writes a batch over one TCP connection, so a broken connection fails the whole batch."""
+    """Writes a batch over one TCP connection, so a broken connection fails the whole batch.
+
+    Syslog has no acknowledgement, and a completed `sendall` only means the local kernel
+    took the bytes. After sending, the transport half-closes the connection and waits for
+    the receiver to close its side: a receiver closes only after it has read up to our end
+    of stream, so a dead or stuck receiver fails the batch and it is retried later.
+    """
 
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self.host = host
@@ -26,6 +32,8 @@ class TcpSyslogTransport:
             with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
                 sock.sendall(frames)
                 sock.shutdown(socket.SHUT_WR)
+                while sock.recv(4096):
+                    pass  # a syslog receiver sends nothing back; drain until it closes
         except OSError as exc:
             raise TransientDeliveryError(
                 f"syslog TCP send to {self.host}:{self.port} failed: {exc}"
