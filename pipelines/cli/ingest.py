@@ -89,7 +89,9 @@ def produce_file(file: Path, topic: str | None, as_json: bool) -> None:
     try:
         ensure_topic(settings, topic)
         count = produce_records(settings, _ndjson_records(file), topic=topic)
-    except (BrokerError, KafkaError, ProduceError) as exc:
+    except ProduceError as exc:
+        raise click.ClickException(f"producing {file}: {exc}") from exc
+    except (BrokerError, KafkaError) as exc:
         raise _fail_on_kafka_errors(f"producing {file}", exc) from exc
     target = topic or settings.topic
     if as_json:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
 
 from pipelines.kafka.broker import ensure_broker
 from pipelines.settings import Settings
@@ -76,15 +76,27 @@ def produce_records(
     topic = topic or settings.topic
     producer = open_producer(settings)
     failures: list[Exception] = []
+    too_large: list[int] = []
     sent = 0
     try:
-        for key, value in records:
-            future = producer.send(topic, value=value, key=key)
+        for index, (key, value) in enumerate(records):
+            try:
+                future = producer.send(topic, value=value, key=key)
+            except MessageSizeTooLargeError:
+                # Kafka cannot carry it at all; keep sending the rest, report it at the end.
+                too_large.append(index)
+                continue
             future.add_errback(failures.append)
             sent += 1
         producer.flush()
     finally:
         producer.close()
+    if too_large:
+        raise ProduceError(
+            f"{len(too_large)} records were over the producer's request limit of "
+            f"{MAX_REQUEST_BYTES} bytes and were not sent (record numbers from 0: "
+            f"{too_large[:20]}); the other {sent} records went to topic {topic}"
+        )
     if failures:
         raise ProduceError(
             f"{len(failures)} of {sent} records to topic {topic} failed, first error: "
