@@ -44,7 +44,7 @@ class Settings:
         try:
             loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"invalid YAML in {self.config_path}: {exc}") from exc
+            raise ConfigError(f"invalid YAML in {self.config_path}{_yaml_position(exc)}") from exc
         if not isinstance(loaded, dict):
             raise ConfigError(f"{self.config_path} must contain a mapping at the top level")
         return _deep_merge(loaded, self.overrides)
@@ -89,6 +89,15 @@ class Settings:
         return self.section("kafka").get("consumer_group", "agentaudit-ingest")
 
 
+def _yaml_position(error: yaml.YAMLError) -> str:
+    """Return ' at line L column C: problem' for a YAML error, or ': message' without a mark."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    if mark is None:
+        return f": {problem}"
+    return f" at line {mark.line + 1} column {mark.column + 1}: {problem}"
+
+
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
@@ -120,7 +129,7 @@ def load_yaml_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML in {path}: {exc}") from exc
+        raise ConfigError(f"invalid YAML in {path}{_yaml_position(exc)}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path} must contain a mapping at the top level")
     return loaded

@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None) -> Options:
         type=Path,
         default=None,
         metavar="DIR",
-        help="also write pyinstrument profiles of ingest, load and detections",
+        help="also write pyinstrument profiles of ingest, load, identity model and detections",
     )
     parser.add_argument(
         "--detection-copies",

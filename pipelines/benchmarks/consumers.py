@@ -1,5 +1,6 @@
-"""Three readers of one benchmark topic: Kafka's Java tool, a bare kafka-python loop and
-agentaudit's ingest worker, each timed from its first connection to its last record.
+"""Readers of one benchmark topic: Kafka's Java tool, bare kafka-python and confluent-kafka
+loops, and agentaudit's ingest worker, each timed from its first connection to its last
+record.
 
 The ingest worker runs as a subprocess (`python -m pipelines.kafka.ingest`) with a data
 directory of its own, and its peak resident set size comes from the kernel's resource

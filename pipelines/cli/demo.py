@@ -91,7 +91,10 @@ def _rule_table(alerts: list[dict], scores: dict | None) -> Table:
     if scores is not None:
         columns += ["expected", "recall", "precision"]
     for column in columns:
-        table.add_column(column, justify="left" if column == "rule" else "right")
+        if column == "rule":
+            table.add_column(column, no_wrap=True, min_width=34)
+        else:
+            table.add_column(column, justify="right")
     rule_ids = sorted({a["rule_id"] for a in alerts} | set(scores or {}))
     for rule_id in rule_ids:
         mine = [a for a in alerts if a["rule_id"] == rule_id]
@@ -164,6 +167,8 @@ def _run_pipeline(console: Console, settings: Settings, source: str) -> list[dic
             # so that the linger window after their last task has passed.
             "detections_as_of": "" if source == "simulator" else IMPORT_AS_OF,
         },
+        # The demo prints its own summary; the run's full log is in the Dagster UI.
+        log_level="WARNING",
     )
     _print_run(console, summary)
     if not summary.success:
@@ -179,8 +184,7 @@ def _print_alerts(console: Console, alerts: list[dict], scores: dict | None) -> 
         console.print(f"[{alert['severity']}] {alert['rule_id']}: {alert['explanation']}",
                       markup=False, highlight=False)
     if len(alerts) > SAMPLE_ALERTS_SHOWN:
-        console.print(f"... and {len(alerts) - SAMPLE_ALERTS_SHOWN} more: "
-                      "agentaudit sql \"SELECT * FROM alerts\"")
+        console.print(f"... and {len(alerts) - SAMPLE_ALERTS_SHOWN} more in the alerts table")
 
 
 @click.command("demo")
@@ -204,17 +208,21 @@ def _print_alerts(console: Console, alerts: list[dict], scores: dict | None) -> 
 def demo(ctx: click.Context, source: str, files: tuple[Path, ...], seed: int, days: int,
          agents_per_kind: int, data_dir: Path | None, per_file: bool, fresh: bool) -> None:
     """Run the whole pipeline on the local broker and print the alerts per rule."""
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     if source != "simulator" and not files:
         raise click.UsageError(f"--source {source} needs at least one FILE to import")
     settings = _settings_for(source, data_dir)
+    _ = settings.config  # fail now, with one line, on an unreadable configuration file
 
     console.rule("1. Kafka broker")
     try:
         bootstrap = ensure_broker(settings)
     except BrokerError as exc:
         raise click.ClickException(f"the Kafka broker could not start: {exc}") from exc
-    console.print(f"broker: {bootstrap}")
+    if settings.external_kafka:
+        console.print(f"broker: {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)")
+    else:
+        console.print(f"broker: local broker on {bootstrap}, started if it was not running")
 
     if source == "simulator" or not per_file or len(files) == 1:
         runs = [(settings, files)]
@@ -247,7 +255,23 @@ def demo(ctx: click.Context, source: str, files: tuple[Path, ...], seed: int, da
         console.print(_rule_table(all_alerts, None))
     else:
         _print_alerts(console, all_alerts, scores)
-    console.print(f"data: {settings.data_dir}")
+    experimental = sum(1 for alert in all_alerts if alert["rule_status"] == "experimental")
+    suppressed = sum(1 for alert in all_alerts if alert["suppressed_by"])
+    console.print(
+        f"{len(all_alerts)} alerts; {experimental} from experimental rules and {suppressed} "
+        "suppressed stay in the warehouse only, the rest went to every enabled SIEM sink"
+    )
+    if len(runs) > 1:
+        example = runs[-1][0].data_dir
+        console.print(f"each file has its own warehouse under {settings.data_dir}; explore one "
+                      f"with: AGENTAUDIT_DATA_DIR={example} .venv/bin/agentaudit sql "
+                      "\"SELECT severity, rule_id, explanation FROM alerts\"")
+    else:
+        console.print(f"warehouse: {settings.warehouse_path}")
+        console.print(f"SIEM files: {settings.alerts_dir}/ocsf_detection_findings.ndjson, "
+                      "ecs_bulk.ndjson")
+        console.print("next: .venv/bin/agentaudit sql \"SELECT severity, rule_id, explanation "
+                      "FROM alerts\"; .venv/bin/agentaudit report")
 
     if scores is not None:
         missed = {rule: s.false_negative_ids for rule, s in scores.items() if s.recall < 1.0}

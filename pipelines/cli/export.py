@@ -41,7 +41,7 @@ def export_command(sink_names: tuple[str, ...], dry_run: bool, as_json: bool) ->
     except (FileNotFoundError, WarehouseBusy) as exc:
         raise CommandError(str(exc)) from exc
     except duckdb.Error as exc:
-        raise CommandError(f"export failed: {str(exc).splitlines()[0]}") from exc
+        raise CommandError(f"export failed: {'; '.join(str(exc).splitlines())}") from exc
 
     if as_json:
         print_json(result.to_dict())

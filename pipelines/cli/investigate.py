@@ -40,7 +40,7 @@ def _collect(function: Callable[..., dict[str, Any]], *args: Any, wait: float, *
     except (WarehouseMissing, WarehouseBusy, NotFound) as exc:
         raise CommandError(exc.args[0] if exc.args else str(exc)) from exc
     except duckdb.Error as exc:
-        raise CommandError(f"query failed: {str(exc).splitlines()[0]}") from exc
+        raise CommandError(f"query failed: {'; '.join(str(exc).splitlines())}") from exc
 
 
 # Columns of the terminal tables; --json prints every field.

@@ -59,6 +59,11 @@ def cli(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if verbose < 2:
+        # kafka-python warns about its own event loop timing and metadata refreshes, and
+        # Great Expectations logs its temporary folders: noise for a user unless debugging.
+        logging.getLogger("kafka").setLevel(logging.ERROR)
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def main() -> None:
@@ -66,8 +71,12 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
         sys.exit(EXIT_FAILURE)
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): that is not a failure.
+        sys.stderr.close()
+        sys.exit(EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -51,11 +51,13 @@ def cell_text(value: Any) -> str:
 def rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None):
     """Build a rich table of `rows`; values are shown as plain text, never as markup.
 
-    Values too wide for the terminal fold onto more lines; none is cut short.
+    Values too wide for the terminal fold onto more lines; none is cut short. Ids and
+    timestamps never wrap, so they can be copied whole; free text takes the space left.
     """
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        keep_whole = column.endswith(("_id", "_at", "_time")) or column in ("id", "time")
+        table.add_column(column, overflow="fold", no_wrap=keep_whole)
     for row in rows:
         table.add_row(*(Text(cell_text(value)) for value in row))
     return table

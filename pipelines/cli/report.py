@@ -46,7 +46,7 @@ def report_command(day, out: Path | None, as_json: bool, wait: float) -> None:
     except (WarehouseMissing, WarehouseBusy, LookupError) as exc:
         raise CommandError(exc.args[0] if exc.args else str(exc)) from exc
     except duckdb.Error as exc:
-        raise CommandError(f"report query failed: {str(exc).splitlines()[0]}") from exc
+        raise CommandError(f"report query failed: {'; '.join(str(exc).splitlines())}") from exc
     except OSError as exc:
         raise CommandError(f"cannot write the report: {exc}") from exc
     if as_json:

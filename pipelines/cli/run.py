@@ -8,6 +8,7 @@ import sys
 import click
 
 from pipelines.defs.runner import run_job
+from pipelines.settings import load_settings
 
 JOBS = ("agentaudit_pipeline", "load_and_detect")
 
@@ -17,6 +18,7 @@ JOBS = ("agentaudit_pipeline", "load_and_detect")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def run_command(job: str, as_json: bool) -> None:
     """Run JOB in this process; exit code 1 when a step or a blocking check failed."""
+    _ = load_settings().config  # fail now, with one line, on an unreadable configuration file
     summary = run_job(job)
     if as_json:
         click.echo(json.dumps(summary.__dict__, default=str))

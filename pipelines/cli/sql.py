@@ -40,10 +40,12 @@ ORDER BY name
 """
 
 
-def first_line(error: Exception) -> str:
-    """Return the first non-empty line of a DuckDB error: the message without the caret."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def error_message(error: Exception) -> str:
+    """Return a DuckDB error on one line, keeping hints such as "Did you mean" but not the
+    echoed query and its caret."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    kept = [line for line in lines if line and not line.startswith("LINE ") and set(line) != {"^"}]
+    return "; ".join(kept) or type(error).__name__
 
 
 class Session:
@@ -78,7 +80,7 @@ class Session:
         except (WarehouseMissing, WarehouseBusy) as exc:
             raise CommandError(str(exc)) from exc
         except duckdb.Error as exc:
-            raise CommandError(first_line(exc)) from exc
+            raise CommandError(error_message(exc)) from exc
 
 
 def _meta_command(session: Session, line: str, output_format: str) -> bool:

@@ -37,17 +37,19 @@ def run_job(
     *,
     resource_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
 ) -> JobRunSummary:
     """Execute one job of the code location in this process and summarize the outcome.
 
     `resource_config` sets fields of the `agentaudit` resource (data_dir, topic, ...).
+    `log_level` is the level of Dagster's console logger for this run.
     """
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(job_name)
     # Dagster's console logger prints every engine event at DEBUG; keep the assets' own
     # info lines (counts with ids) and anything worse.
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if resource_config:
         run_config["resources"] = {"agentaudit": {"config": resource_config}}
     if instance is None:

@@ -140,6 +140,10 @@ SELECT
         CASE WHEN a.growth_at IS NULL THEN NULL
              ELSE format('{} never used', len(coalesce(e.never_used, []))) END,
         CASE WHEN a.peerless_at IS NULL THEN NULL
+             WHEN e.peers_count = 0
+             THEN format('admin-equivalent {} granted, with no other {} principal to compare with',
+                         array_to_string(e.peerless_high_risk, ', '),
+                         coalesce(e.agent_kind, 'unknown'))
              ELSE format('high-risk {} held by none of its {} {} peers',
                          array_to_string(e.peerless_high_risk, ', '), e.peers_count,
                          coalesce(e.agent_kind, 'unknown')) END
