@@ -195,7 +195,8 @@ def _print_alerts(console: Console, alerts: list[dict], scores: dict | None) -> 
 @click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
               help="Simulated days.")
 @click.option("--agents-per-kind", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Simulated agents of each kind.")
+              help="Minimum agents of each kind; a kind grows so that each injected case has "
+                   "its own agent and one agent stays clean (2 gives 24 agents in all).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Data directory; default: AGENTAUDIT_DATA_DIR, or data/demo-<source> for "
                    "real logs.")

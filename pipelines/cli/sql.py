@@ -79,6 +79,14 @@ class Session:
                 return columns, cursor.fetchall()
         except (WarehouseMissing, WarehouseBusy) as exc:
             raise CommandError(str(exc)) from exc
+        except duckdb.CatalogException as exc:
+            message = error_message(exc)
+            if "lake_" in message:
+                message += (
+                    f"; lake views exist only once Parquet files are under {self.lake_dir}: "
+                    "run `agentaudit ingest` or `agentaudit demo` first"
+                )
+            raise CommandError(message) from exc
         except duckdb.Error as exc:
             raise CommandError(error_message(exc)) from exc
 

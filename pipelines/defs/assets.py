@@ -59,7 +59,7 @@ def decision_events(context: dg.AssetExecutionContext, agentaudit: AgentauditRes
         result.duplicates_skipped, result.conflicts,
     )
     if result.files_loaded == 0:
-        context.log.warning("load %s found no new lake files", result.load_id)
+        context.log.warning("no new lake files under %s; nothing loaded", settings.decisions_dir)
     return dg.MaterializeResult(metadata=metadata)
 
 
