@@ -26,7 +26,15 @@ from pipelines.sources.cloudtrail_vocabulary import (
     outcome_for,
     resource_for,
 )
-from pipelines.sources.common import Rejected, bounded, digest, isoformat, parse_iso_utc, raw_bytes
+from pipelines.sources.common import (
+    Rejected,
+    bounded,
+    digest,
+    isoformat,
+    parse_iso_utc,
+    raw_bytes,
+    record_rejection,
+)
 from pipelines.sources.readers import iter_json_values
 from pipelines.sources.tasks import TaskSpec, add_task_events
 
@@ -327,19 +335,23 @@ def cloudtrail_events(
             origin = str(record[ORIGIN_KEY])
             record = {key: value for key, value in record.items() if key != ORIGIN_KEY}
         if isinstance(record, Rejected):
-            _reject(record, stats, on_reject)
+            record_rejection("cloudtrail", record, stats, on_reject)
             continue
         try:
             call = map_record(record)
         except Unmappable as exc:
-            _reject(Rejected(raw_bytes(record), str(exc), origin), stats, on_reject)
+            record_rejection(
+                "cloudtrail", Rejected(raw_bytes(record), str(exc), origin), stats, on_reject
+            )
             continue
         except (TypeError, AttributeError, ValueError) as exc:
             # A field of an unexpected type that the mapping does not guard against yet: the
             # record goes to quarantine instead of stopping the import.
             log.warning("cloudtrail: mapping %s failed: %r", origin, exc)
             reason = f"mapping failed on an unexpected value: {type(exc).__name__}: {exc}"
-            _reject(Rejected(raw_bytes(record), reason, origin), stats, on_reject)
+            record_rejection(
+                "cloudtrail", Rejected(raw_bytes(record), reason, origin), stats, on_reject
+            )
             continue
         if call.primary["event_id"] in seen_ids:
             stats.duplicates_skipped += 1
@@ -360,14 +372,6 @@ def cloudtrail_events(
         stats.rejected,
         stats.events,
     )
-
-
-def _reject(rejected: Rejected, stats: ImportStats, on_reject: RejectHandler | None) -> None:
-    stats.rejected += 1
-    stats.reasons[rejected.reason] = stats.reasons.get(rejected.reason, 0) + 1
-    log.info("cloudtrail: rejected %s: %s", rejected.origin, rejected.reason)
-    if on_reject is not None:
-        on_reject(rejected)
 
 
 def read_cloudtrail(paths: Iterable[Path]) -> Iterator[Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -97,3 +99,20 @@ def bounded(value: Any, *, limit: int = MAX_ATTRIBUTE_BYTES) -> tuple[Any, bool]
         "note": f"value over {limit} bytes replaced by this summary at import",
     }
     return summary, True
+
+
+def record_rejection(
+    source: str,
+    rejected: Rejected,
+    stats: Any,
+    on_reject: Callable[[Rejected], None] | None,
+) -> None:
+    """Count a rejected record in `stats` (its `rejected` and `reasons` fields), log it, and
+    hand it to `on_reject`, which sends it to quarantine."""
+    stats.rejected += 1
+    stats.reasons[rejected.reason] = stats.reasons.get(rejected.reason, 0) + 1
+    logging.getLogger(f"pipelines.sources.{source}").info(
+        "%s: rejected %s: %s", source, rejected.origin, rejected.reason
+    )
+    if on_reject is not None:
+        on_reject(rejected)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.sources.common import Rejected, bounded, isoformat, raw_bytes
+from pipelines.sources.common import Rejected, bounded, isoformat, raw_bytes, record_rejection
 from pipelines.sources.otlp import InvalidSpan, Span, decode_span, iter_raw_spans
 from pipelines.sources.readers import iter_json_values
 from pipelines.sources.tasks import TaskSpec, add_task_events
@@ -377,13 +377,14 @@ def otel_events(
     for index, document in enumerate(documents):
         stats.records_read += 1
         if isinstance(document, Rejected):
-            _reject(document, stats, on_reject)
+            record_rejection("otel", document, stats, on_reject)
             continue
         origin = f"document {index}"
         if isinstance(document, dict) and "_origin" in document:
             origin = str(document["_origin"])
         if not isinstance(document, dict) or "resourceSpans" not in document:
-            _reject(
+            record_rejection(
+                "otel",
                 Rejected(
                     raw_bytes(document), "not an OTLP JSON trace document: no resourceSpans", origin
                 ),
@@ -396,7 +397,8 @@ def otel_events(
             try:
                 span = decode_span(raw, resource, scope)
             except (InvalidSpan, TypeError, AttributeError, ValueError) as exc:
-                _reject(
+                record_rejection(
+                    "otel",
                     Rejected(raw_bytes(raw), str(exc), f"{origin} span {position}"),
                     stats,
                     on_reject,
@@ -413,7 +415,12 @@ def otel_events(
         for span in agentless:
             reason = "span names no agent: no gen_ai.agent.id, gen_ai.agent.name or service.name"
             origin = f"trace {trace_id} span {span.span_id}"
-            _reject(Rejected(raw_bytes(_attributes(span, None)), reason, origin), stats, on_reject)
+            record_rejection(
+                "otel",
+                Rejected(raw_bytes(_attributes(span, None)), reason, origin),
+                stats,
+                on_reject,
+            )
         events.extend(trace_events)
         stats.spans_mapped += len(spans) - skipped - len(agentless)
         if spec is not None:
@@ -430,14 +437,6 @@ def otel_events(
         stats.rejected,
         stats.events,
     )
-
-
-def _reject(rejected: Rejected, stats: OtelStats, on_reject: RejectHandler | None) -> None:
-    stats.rejected += 1
-    stats.reasons[rejected.reason] = stats.reasons.get(rejected.reason, 0) + 1
-    log.info("otel: rejected %s: %s", rejected.origin, rejected.reason)
-    if on_reject is not None:
-        on_reject(rejected)
 
 
 def read_otlp(paths: Iterable[Path]) -> Iterator[Any]:
