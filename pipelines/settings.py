@@ -19,6 +19,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "agentaudit.yaml"
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+# Top-level sections of the configuration file; any other key is a typo.
+CONFIG_SECTIONS = ("kafka", "ingest", "detections", "detections_files", "suppressions", "sinks")
 
 
 class ConfigError(ValueError):
@@ -47,6 +49,12 @@ class Settings:
             raise ConfigError(f"invalid YAML in {self.config_path}{_yaml_position(exc)}") from exc
         if not isinstance(loaded, dict):
             raise ConfigError(f"{self.config_path} must contain a mapping at the top level")
+        unknown = sorted(str(key) for key in loaded if key not in CONFIG_SECTIONS)
+        if unknown:
+            raise ConfigError(
+                f"unknown section {', '.join(unknown)} in {self.config_path}; "
+                f"known sections: {', '.join(CONFIG_SECTIONS)}"
+            )
         return _deep_merge(loaded, self.overrides)
 
     def section(self, name: str) -> dict[str, Any]:

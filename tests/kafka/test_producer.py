@@ -1,4 +1,4 @@
-"""The producer keeps sending after a record Kafka cannot carry, and says which it skipped."""
+"""The producer keeps sending after a record Kafka cannot carry, and reports which it skipped."""
 
 from __future__ import annotations
 
