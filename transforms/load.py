@@ -112,16 +112,21 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def list_lake_files(decisions_dir: Path) -> list[LakeFile]:
     """Return every `*.parquet` file under `decisions_dir`, sorted by path.
 
-    Names starting with `.` or `_` are skipped: writers use them for files in progress.
+    Names starting with `.` or `_` are skipped: writers use them for files in progress. The
+    folder is resolved once, so each path is absolute without a per-file resolve. A file
+    removed between listing and stat (compaction, or a crashed flush cleaned up) is skipped.
     """
     found = []
-    for root, dirs, names in os.walk(decisions_dir):
+    for root, dirs, names in os.walk(Path(decisions_dir).resolve()):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         for name in names:
             if not name.endswith(".parquet") or name.startswith((".", "_")):
                 continue
-            path = Path(root, name).resolve()
-            stat = path.stat()
+            path = Path(root, name)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
             mtime = _EPOCH + timedelta(microseconds=stat.st_mtime_ns // 1000)
             found.append(LakeFile(path.as_posix(), stat.st_size, mtime))
     return sorted(found, key=lambda lake_file: lake_file.path)
@@ -195,11 +200,22 @@ def _file_rows(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, in
 def _record_files(
     con: duckdb.DuckDBPyConnection, files: list[LakeFile], rows: dict[str, int], load_id: int
 ) -> None:
-    con.executemany(
-        "INSERT OR REPLACE INTO loaded_files (path, size, mtime, rows, load_id) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(f.path, f.size, f.mtime, rows.get(f.path, 0), load_id) for f in files],
+    # One statement over an Arrow table: executemany runs one INSERT per file, about 2 ms
+    # each in DuckDB 2.0.1, which is over a second for a load of 500 files.
+    batch = pa.table(
+        {
+            "path": pa.array([f.path for f in files], pa.string()),
+            "size": pa.array([f.size for f in files], pa.int64()),
+            "mtime": pa.array([f.mtime for f in files], pa.timestamp("us", tz="UTC")),
+            "rows": pa.array([rows.get(f.path, 0) for f in files], pa.int64()),
+            "load_id": pa.array([load_id] * len(files), pa.int64()),
+        }
     )
+    con.register("_loaded_files_batch", batch)
+    try:
+        con.execute("INSERT OR REPLACE INTO loaded_files BY NAME SELECT * FROM _loaded_files_batch")
+    finally:
+        con.unregister("_loaded_files_batch")
 
 
 def _insert_rows(

@@ -1,7 +1,7 @@
 """Smoke test of `python -m pipelines.benchmarks`: a small run reports every stage.
 
 It checks that the command runs against the real broker and DuckDB and that each stage
-prints figures and a ratio. It checks no timing: ratios at this size say nothing.
+prints figures and a ratio. It checks no timing, because ratios at this size mean nothing.
 """
 
 from __future__ import annotations
