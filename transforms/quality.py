@@ -37,6 +37,8 @@ import great_expectations.expectations as gxe  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 logger = logging.getLogger(__name__)
+# Each ephemeral context logs the temporary folder of its unused docs site at INFO.
+logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
 MAX_FAILING_IDS = 100
 MAX_FUTURE_SKEW = timedelta(days=1)

@@ -23,6 +23,7 @@ from pipelines.cli.importers import import_cloudtrail, import_otel
 from pipelines.defs.runner import JobRunSummary, run_job
 from pipelines.evaluation import score
 from pipelines.kafka.broker import BrokerError, ensure_broker
+from pipelines.kafka.producer import ensure_topic
 from pipelines.settings import Settings, load_settings
 from pipelines.sources.simulator import FLEET_FILE, GROUND_TRUTH_FILE, load_ground_truth
 from pipelines.warehouse import connect_reader
@@ -145,6 +146,7 @@ def _produce(ctx: click.Context, settings: Settings, source: str, files: tuple[P
     os.environ["AGENTAUDIT_DATA_DIR"] = str(settings.data_dir)
     try:
         if source == "simulator":
+            ensure_topic(settings, settings.topic)
             ctx.invoke(simulate, produce=True, topic=settings.topic, **simulation)
         else:
             command = import_cloudtrail if source == "cloudtrail" else import_otel
