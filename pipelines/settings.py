@@ -2,8 +2,8 @@
 
 Paths derive from the data directory (`AGENTAUDIT_DATA_DIR`, default `data/` in the
 repository) and the configuration file (`AGENTAUDIT_CONFIG`, default
-`config/agentaudit.yaml`). Secrets never live in the file: sinks name the environment
-variable that holds theirs.
+`config/agentaudit.yaml`). Secrets never live in the file: each sink names the environment
+variable that contains its secret.
 """
 
 from __future__ import annotations
