@@ -161,10 +161,22 @@ def _write_config(instance: BrokerInstance) -> None:
     )
 
 
+def _new_cluster_id() -> str:
+    """Return a random KRaft cluster id: 16 bytes in URL-safe base64, as Kafka writes them.
+
+    An id that starts with "-" would be read by the storage tool as an option (about one in
+    64 ids), so such ids are drawn again.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_storage(instance: BrokerInstance) -> None:
     if (instance.data_dir / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = _new_cluster_id()
     command = [
         _java(), "-cp", _classpath(), "kafka.tools.StorageTool", "format",
         "-t", cluster_id, "-c", str(instance.config_file),
