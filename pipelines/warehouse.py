@@ -3,8 +3,8 @@
 DuckDB lets one process open a file for writing. Writers (Dagster assets, CLI commands that
 change tables) take an exclusive `flock` on `<warehouse>.writer.lock` first and wait for
 it, so a scheduled run and a manual command queue instead of failing with "Could not set
-lock on file". Readers (`agentaudit sql`, investigations) open the file read-only and never
-take the writer's lock.
+lock on file". Readers (`agentaudit sql`, investigations) open the file read-only through
+`pipelines.investigations.connection` and never take the writer's lock.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
 
 
 class WarehouseBusy(RuntimeError):
-    """Another writer held the warehouse for longer than the wait allowed."""
+    """A writer held the warehouse for longer than a reader or another writer could wait."""
 
 
 @contextlib.contextmanager
@@ -89,12 +89,3 @@ def connect_writer(path: Path, *, timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS)
             yield con
         finally:
             con.close()
-
-
-def connect_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-only; raises FileNotFoundError before the first load."""
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no warehouse at {path}: run `agentaudit demo` or the Dagster job to build it"
-        )
-    return duckdb.connect(str(path), read_only=True)

@@ -82,7 +82,7 @@ FIELDS: tuple[Field, ...] = (
     Field("tool", "string", description="the tool chosen, e.g. crm.update_contact"),
     Field("action", "enum", values=ACTIONS, description="read, write, delete, export, ..."),
     Field("resource", "string", description="what was touched"),
-    Field("system", "string", description="the system that holds the resource"),
+    Field("system", "string", description="the system that stores the resource"),
     Field("data_classification", "enum", values=DATA_CLASSIFICATIONS, description="sensitivity"),
     Field("scopes", "string_list", description="scopes used, granted or removed"),
     Field("policy_id", "string", description="the policy evaluated"),
@@ -293,7 +293,7 @@ def normalize_event(
     """Validate one decoded event and return it as a row of `EVENT_SCHEMA` (lineage left null).
 
     Fields outside the contract move into `attributes`. Secrets are redacted in place and
-    the redacted paths listed in `redacted_fields`; `scan_secrets=False` skips that scan and
+    the redacted paths listed in `redacted_fields`. `scan_secrets=False` skips that scan and
     is only safe when the raw message was checked with `may_contain_secret`. Raises
     InvalidEvent naming the field.
     """

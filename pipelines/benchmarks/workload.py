@@ -42,7 +42,7 @@ PARTITIONS = 6
 
 @dataclass(frozen=True)
 class Workload:
-    """What a benchmark topic holds: event count, seed, simulated days, and how many of the
+    """Contents of a benchmark topic: event count, seed, simulated days, and how many of the
     fleet's next events go to the increment topic (0 for none)."""
 
     events: int
@@ -112,7 +112,7 @@ def prepare_topic(
     for name, count in existing.items():
         if count is not None:
             log.info(
-                "topic %s holds %s events, expected %d; producing it again",
+                "topic %s contains %s events, expected %d; producing it again",
                 name,
                 count,
                 wanted[name],

@@ -22,11 +22,11 @@ from rich.table import Table
 from pipelines.cli.importers import import_cloudtrail, import_otel
 from pipelines.defs.runner import JobRunSummary, run_job
 from pipelines.evaluation import score
+from pipelines.investigations.connection import open_warehouse_reader
 from pipelines.kafka.broker import BrokerError, ensure_broker
 from pipelines.kafka.producer import ensure_topic
 from pipelines.settings import Settings, load_settings
 from pipelines.sources.simulator import FLEET_FILE, GROUND_TRUTH_FILE, load_ground_truth
-from pipelines.warehouse import connect_reader
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _with_data_dir(settings: Settings, data_dir: Path) -> Settings:
 
 
 def _alerts(settings: Settings) -> list[dict]:
-    con = connect_reader(settings.warehouse_path)
+    con = open_warehouse_reader(settings.warehouse_path)
     try:
         cursor = con.execute(
             """

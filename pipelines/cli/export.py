@@ -9,8 +9,9 @@ import duckdb
 
 from detections.export import ExportConfigError, ExportResult, run_export
 from pipelines.cli.rendering import CommandError, console, dicts_table, print_json
+from pipelines.investigations.connection import open_warehouse_reader
 from pipelines.settings import load_settings
-from pipelines.warehouse import WarehouseBusy, connect_reader, connect_writer
+from pipelines.warehouse import WarehouseBusy, connect_writer
 
 COUNTERS = ("sent", "updated", "retried", "failed", "pending", "unchanged", "held_failed")
 
@@ -58,7 +59,7 @@ def _run(settings, sink_names, dry_run: bool) -> ExportResult:
             f"no warehouse at {settings.warehouse_path}: run the pipeline to build it first"
         )
     if dry_run:
-        con = connect_reader(settings.warehouse_path)
+        con = open_warehouse_reader(settings.warehouse_path)
         try:
             return run_export(
                 con, sinks, dry_run=True, sink_names=sink_names, base_dir=settings.data_dir

@@ -9,11 +9,17 @@ import click
 import duckdb
 from rich.console import Console
 
-from pipelines.cli.rendering import CommandError, console, dicts_table, print_json, rows_table
+from pipelines.cli.rendering import (
+    WAIT_OPTION,
+    CommandError,
+    console,
+    dicts_table,
+    print_json,
+    rows_table,
+)
 from pipelines.investigations.agent import DEFAULT_TIMELINE_LIMIT, investigate_agent
 from pipelines.investigations.alert import investigate_alert
 from pipelines.investigations.connection import (
-    DEFAULT_WAIT_SECONDS,
     WarehouseBusy,
     WarehouseMissing,
     reader,
@@ -23,10 +29,6 @@ from pipelines.investigations.query import NotFound
 from pipelines.settings import load_settings
 
 _JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-_WAIT_OPTION = click.option(
-    "--wait", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS, show_default=True,
-    help="Seconds to keep retrying while a writer holds the warehouse file.",
-)
 
 
 def _collect(function: Callable[..., dict[str, Any]], *args: Any, wait: float, **kwargs: Any):
@@ -45,14 +47,36 @@ def _collect(function: Callable[..., dict[str, Any]], *args: Any, wait: float, *
 
 # Columns of the terminal tables; --json prints every field.
 ALERT_COLUMNS = (
-    "alert_id", "rule_id", "severity", "entity_id", "window_end", "explanation", "suppressed_by",
+    "alert_id",
+    "rule_id",
+    "severity",
+    "entity_id",
+    "window_end",
+    "explanation",
+    "suppressed_by",
 )
 TIMELINE_COLUMNS = (
-    "event_time", "event_type", "task_id", "principal_id", "credential_id", "tool", "action",
-    "system", "decision", "outcome", "event_id",
+    "event_time",
+    "event_type",
+    "task_id",
+    "principal_id",
+    "credential_id",
+    "tool",
+    "action",
+    "system",
+    "decision",
+    "outcome",
+    "event_id",
 )
 EVENT_COLUMNS = (
-    "event_time", "event_type", "agent_id", "task_id", "tool", "action", "system", "outcome",
+    "event_time",
+    "event_type",
+    "agent_id",
+    "task_id",
+    "tool",
+    "action",
+    "system",
+    "outcome",
     "event_id",
 )
 
@@ -81,11 +105,14 @@ def investigate_group() -> None:
 @investigate_group.command(name="agent")
 @click.argument("agent_id")
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=DEFAULT_TIMELINE_LIMIT, show_default=True,
+    "--limit",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TIMELINE_LIMIT,
+    show_default=True,
     help="Latest decisions shown in the timeline.",
 )
 @_JSON_OPTION
-@_WAIT_OPTION
+@WAIT_OPTION
 def agent_command(agent_id: str, limit: int, as_json: bool, wait: float) -> None:
     """Show the timeline, identities, credentials, scopes, access and alerts of AGENT_ID."""
     data = _collect(investigate_agent, agent_id, wait=wait, timeline_limit=limit)
@@ -96,26 +123,56 @@ def agent_command(agent_id: str, limit: int, as_json: bool, wait: float) -> None
     out.print(_key_values(data["summary"], f"Agent {agent_id}"))
     out.print(dicts_table(data["event_types"], "Decisions by event type"))
     out.print(dicts_table(data["identities"], "Identities used"))
-    out.print(dicts_table(data["credentials"], "Credentials held or used", [
-        "credential_id", "principal_id", "auth_method", "issued_task_id", "issued_at",
-        "expires_at", "is_standing", "revoked_at", "last_used_at", "use_count", "task_count",
-    ]))
+    out.print(
+        dicts_table(
+            data["credentials"],
+            "Credentials held or used",
+            [
+                "credential_id",
+                "principal_id",
+                "auth_method",
+                "issued_task_id",
+                "issued_at",
+                "expires_at",
+                "is_standing",
+                "revoked_at",
+                "last_used_at",
+                "use_count",
+                "task_count",
+            ],
+        )
+    )
     out.print(dicts_table(data["scopes"], "Scopes granted and used"))
-    out.print(dicts_table(data["access_map"], "Access map", [
-        "system", "scope", "actions", "principal_id", "access_basis", "granted_at",
-        "credential_id", "use_count", "last_used_at",
-    ]))
+    out.print(
+        dicts_table(
+            data["access_map"],
+            "Access map",
+            [
+                "system",
+                "scope",
+                "actions",
+                "principal_id",
+                "access_basis",
+                "granted_at",
+                "credential_id",
+                "use_count",
+                "last_used_at",
+            ],
+        )
+    )
     out.print(dicts_table(data["alerts"], "Alerts", ALERT_COLUMNS))
-    out.print(dicts_table(
-        data["timeline"], f"Timeline (latest {limit} decisions, newest first)", TIMELINE_COLUMNS
-    ))
+    out.print(
+        dicts_table(
+            data["timeline"], f"Timeline (latest {limit} decisions, newest first)", TIMELINE_COLUMNS
+        )
+    )
     _print_missing(out, data["missing_tables"])
 
 
 @investigate_group.command(name="credential")
 @click.argument("credential_id")
 @_JSON_OPTION
-@_WAIT_OPTION
+@WAIT_OPTION
 def credential_command(credential_id: str, as_json: bool, wait: float) -> None:
     """Trace the issue, uses per task and agent, end and alerts of CREDENTIAL_ID."""
     data = _collect(investigate_credential, credential_id, wait=wait)
@@ -123,8 +180,11 @@ def credential_command(credential_id: str, as_json: bool, wait: float) -> None:
         print_json(data)
         return
     out = console()
-    out.print(_key_values(data["credential"] or {"credential_id": credential_id},
-                          f"Credential {credential_id}"))
+    out.print(
+        _key_values(
+            data["credential"] or {"credential_id": credential_id}, f"Credential {credential_id}"
+        )
+    )
     if data["lifecycle"]:
         out.print(_key_values(data["lifecycle"], "State as of the latest event"))
     if data["issue_event"]:
@@ -141,7 +201,7 @@ def credential_command(credential_id: str, as_json: bool, wait: float) -> None:
 @investigate_group.command(name="alert")
 @click.argument("alert_id")
 @_JSON_OPTION
-@_WAIT_OPTION
+@WAIT_OPTION
 def alert_command(alert_id: str, as_json: bool, wait: float) -> None:
     """Show the alert ALERT_ID, its evidence events, deliveries and the rule's runbook."""
     data = _collect(investigate_alert, alert_id, wait=wait)
@@ -168,6 +228,10 @@ def alert_command(alert_id: str, as_json: bool, wait: float) -> None:
             out.print(f"false positive: {note}", markup=False)
     else:
         out.print(f"No rule.yaml for rule {data['alert']['rule_id']}.", markup=False)
-    out.print(dicts_table(
-        data["deliveries"], "Deliveries", ["sink", "status", "attempts", "last_error", "sent_at"]
-    ))
+    out.print(
+        dicts_table(
+            data["deliveries"],
+            "Deliveries",
+            ["sink", "status", "attempts", "last_error", "sent_at"],
+        )
+    )

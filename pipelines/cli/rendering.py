@@ -14,9 +14,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pipelines.investigations.connection import DEFAULT_WAIT_SECONDS
 from pipelines.investigations.query import plain_value
 
 OUTPUT_FORMATS = ("table", "csv", "json")
+
+# The --wait option of every command that reads the warehouse.
+WAIT_OPTION = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds to keep retrying while a writer has the warehouse file open.",
+)
 # Rows a terminal table shows at most; csv and json always print every row.
 MAX_TABLE_ROWS = 1000
 

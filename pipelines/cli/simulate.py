@@ -23,6 +23,15 @@ from pipelines.sources.simulator import (
     write_ground_truth,
 )
 
+# Shared by simulate and evaluate.
+NOISE_OPTION = click.option(
+    "--noise",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_NOISE,
+    show_default=True,
+    help="Scale of legitimate noise (grant changes, denials, long tasks); 0 for none.",
+)
+
 
 def _progress(stderr: Console) -> Progress:
     return Progress(
@@ -74,13 +83,7 @@ def _counted(events: Iterator[dict], counter: list[int]) -> Iterator[dict]:
     show_default=True,
     help="Agents of each kind; a kind grows when its injected cases need more.",
 )
-@click.option(
-    "--noise",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_NOISE,
-    show_default=True,
-    help="Scale of legitimate noise (grant changes, denials, long tasks); 0 for none.",
-)
+@NOISE_OPTION
 @click.option(
     "--start",
     default=None,
@@ -225,13 +228,7 @@ def _score_table(report) -> Table:
     default=None,
     help="Agents of each kind; default 10.",
 )
-@click.option(
-    "--noise",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_NOISE,
-    show_default=True,
-    help="Scale of legitimate noise; 0 for none.",
-)
+@NOISE_OPTION
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),

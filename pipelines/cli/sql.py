@@ -15,9 +15,8 @@ from pathlib import Path
 import click
 import duckdb
 
-from pipelines.cli.rendering import OUTPUT_FORMATS, CommandError, write_rows
+from pipelines.cli.rendering import OUTPUT_FORMATS, WAIT_OPTION, CommandError, write_rows
 from pipelines.investigations.connection import (
-    DEFAULT_WAIT_SECONDS,
     WarehouseBusy,
     WarehouseMissing,
     reader,
@@ -69,8 +68,11 @@ class Session:
             lake_views = "lake_" in statement.lower()
         try:
             with reader(
-                self.warehouse_path, self.lake_dir, lake_only=self.lake_only,
-                lake_views=lake_views, wait_seconds=self.wait,
+                self.warehouse_path,
+                self.lake_dir,
+                lake_only=self.lake_only,
+                lake_views=lake_views,
+                wait_seconds=self.wait,
             ) as con:
                 cursor = con.execute(statement)
                 if cursor.description is None:
@@ -184,18 +186,21 @@ class TerminalLines:
 @click.command(name="sql")
 @click.argument("query", required=False)
 @click.option(
-    "--format", "output_format", type=click.Choice(OUTPUT_FORMATS), default="table",
-    show_default=True, help="Output as a terminal table, CSV with a header, or a JSON array.",
+    "--format",
+    "output_format",
+    type=click.Choice(OUTPUT_FORMATS),
+    default="table",
+    show_default=True,
+    help="Output as a terminal table, CSV with a header, or a JSON array.",
 )
 @click.option(
-    "--lake", "lake_only", is_flag=True,
+    "--lake",
+    "lake_only",
+    is_flag=True,
     help="Query only the Parquet lake (views lake_decisions, lake_quarantine) in memory; "
     "never opens the warehouse file, so it works while a job writes it.",
 )
-@click.option(
-    "--wait", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS, show_default=True,
-    help="Seconds to keep retrying while a writer holds the warehouse file.",
-)
+@WAIT_OPTION
 def sql_command(query: str | None, output_format: str, lake_only: bool, wait: float) -> None:
     """Run read-only SQL on the warehouse; without QUERY, start a shell reading stdin.
 

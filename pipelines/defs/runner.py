@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class JobRunSummary:
-    """What a headless run did: materialized assets, failed checks and failed steps."""
+    """Outcome of a headless run: materialized assets, failed checks and failed steps."""
 
     job_name: str
     run_id: str

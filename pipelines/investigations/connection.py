@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.warehouse import WarehouseBusy
+
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_SECONDS = 30.0
@@ -38,10 +40,6 @@ class WarehouseMissing(FileNotFoundError):
     """No warehouse file exists yet at the configured path."""
 
 
-class WarehouseBusy(RuntimeError):
-    """A writer held the warehouse file for longer than the reader was allowed to wait."""
-
-
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return "Could not set lock" in str(exc)
 
@@ -49,10 +47,10 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
 def open_warehouse_reader(
     path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse at `path` read-only, retrying while a writer holds the file.
+    """Open the warehouse at `path` read-only, retrying while a writer has the file open.
 
     Raises WarehouseMissing when the file does not exist and WarehouseBusy when a writer
-    still holds it after `wait_seconds`.
+    still has it open after `wait_seconds`.
     """
     if not path.exists():
         raise WarehouseMissing(
@@ -121,8 +119,8 @@ def reader(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-only connection with the lake views added, and close it afterwards.
 
-    With `lake_only`, the connection is an in-memory database holding only the lake views,
-    so it works while a writer holds the warehouse and before the first load. Creating a
+    With `lake_only`, the connection is an in-memory database with only the lake views, so
+    it works while a writer has the warehouse open and before the first load. Creating a
     lake view reads the schema of every lake file, so callers that do not query the lake
     pass `lake_views=False`.
     """

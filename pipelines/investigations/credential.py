@@ -28,7 +28,7 @@ SELECT task_id, agent_id, agent_kind, initiated_by, started_at, ended_at, status
 FROM tasks WHERE task_id = ?
 """
 
-# Use per task, next to the task's own end, so a use after the task ended stands out.
+# Use per task, next to the task's own end, so that a use after the task ended is visible.
 _TASKS_USED = """
 SELECT e.task_id, any_value(e.agent_id) AS agent_id,
        count(*) AS uses, min(e.event_time) AS first_used_at, max(e.event_time) AS last_used_at,

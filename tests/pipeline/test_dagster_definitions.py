@@ -6,9 +6,9 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.definitions import defs
+from pipelines.defs.resources import AgentauditResource
 from pipelines.defs.runner import run_job
 from pipelines.defs.sensors import new_lake_files
-from pipelines.defs.resources import AgentauditResource
 from tests.helpers.lake import write_lake
 
 EVENT = {

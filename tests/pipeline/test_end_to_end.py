@@ -14,9 +14,9 @@ import pytest
 
 from pipelines.defs.runner import run_job
 from pipelines.evaluation import score
+from pipelines.investigations.connection import open_warehouse_reader
 from pipelines.kafka.producer import ensure_topic, produce_events
 from pipelines.sources.simulator import generate_events, plan_fleet
-from pipelines.warehouse import connect_reader
 
 SEED = 11
 DAYS = 10
@@ -31,7 +31,7 @@ def _resource_config(settings) -> dict:
 
 
 def _alert_rows(settings) -> list[tuple[str, str, str]]:
-    con = connect_reader(settings.warehouse_path)
+    con = open_warehouse_reader(settings.warehouse_path)
     try:
         return con.execute(
             "SELECT rule_id, entity_id, agent_id FROM alerts ORDER BY ALL"

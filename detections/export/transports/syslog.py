@@ -17,8 +17,8 @@ class TcpSyslogTransport:
 
     Syslog has no acknowledgement, and a completed `sendall` only means the local kernel
     took the bytes. After sending, the transport half-closes the connection and waits for
-    the receiver to close its side: a receiver closes only after it has read up to our end
-    of stream, so a dead or stuck receiver fails the batch and it is retried later.
+    the receiver to close its side. A receiver closes only after it has read up to our end
+    of stream, so a dead or stuck receiver fails the batch, which is retried later.
     """
 
     def __init__(self, host: str, port: int, timeout: float) -> None:

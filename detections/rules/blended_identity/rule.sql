@@ -2,7 +2,7 @@
 WITH
 -- Each selection scans decision_events with equality filters, which DuckDB 2.0 applies
 -- inside the scan. It applies an IN list only to prune row groups and filters every
--- row afterwards, hence UNION ALL of one selection per value. The rowid stands in for
+-- row afterwards, hence UNION ALL of one selection per value. The rowid replaces
 -- event_id and principal_id, which are read by rowid for the few matching events only.
 -- Reads of confidential or restricted data that took place (a denied read exposed nothing).
 selection_sensitive_reads AS MATERIALIZED (

@@ -26,8 +26,8 @@ selection_candidates AS (
            OR s.last_used_at > s.expires_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
            OR s.last_used_at > s.revoked_at + to_seconds(CAST($use_grace_seconds AS BIGINT))
            -- NOTE: a credential used in exactly one task is a reuse candidate only when its
-           -- issuing task is open or a use falls outside that task's span, so a credential
-           -- used only in one other task that ran inside the issuing task's span is missed.
+           -- issuing task is open or a use falls outside that task's span. A credential used
+           -- only in one other task that ran inside the issuing task's span is missed.
            OR (s.issued_task_id IS NOT NULL
                AND (s.task_count >= 2
                     OR (s.task_count = 1
@@ -44,7 +44,7 @@ selection_candidates_kept AS (
 ),
 -- Uses of the candidates up to as_of, one equality branch per event type (DuckDB applies
 -- an equality inside the scan but an IN list or OR only to prune row groups). The rowid
--- stands in for event_id, which is read at the end for the evidence rows only.
+-- replaces event_id until the end, when event_id is read for the evidence rows only.
 uses AS MATERIALIZED (
     SELECT e.credential_id, e.rowid AS event_row, e.event_time, e.task_id
     FROM decision_events AS e

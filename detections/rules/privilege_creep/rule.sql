@@ -71,8 +71,8 @@ selection_new_scopes AS (
     LEFT JOIN scope_usage AS u ON u.principal_id = h.principal_id AND u.scope = h.scope
     WHERE s.scope IS NULL AND h.granted_at > b.lookback_start
 ),
--- Variant a: net growth of at least min_new_scopes with no removal in the window; a
--- removal in the same window is a scope swap, the usual shape of a legitimate re-scope.
+-- Variant a: net growth of at least min_new_scopes with no removal in the window. A
+-- removal in the same window makes it a scope swap, the usual shape of a legitimate re-scope.
 filter_net_growth AS (
     SELECT c.principal_id,
            max(n.granted_at) FILTER (WHERE n.gain_rank = $min_new_scopes) AS triggered_at
